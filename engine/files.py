@@ -1,0 +1,170 @@
+"""A submission's files: validated, unpacked safely, and its entry point chosen.
+
+Uploads are hostile: every name is checked before anything is written, and
+zips are read with size limits counted on the *decompressed* bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import SubmissionError
+
+MAX_FILES = 50
+MAX_FILE_BYTES = 1024 * 1024
+MAX_TOTAL_BYTES = 5 * 1024 * 1024
+MAX_ZIP_RATIO = 100  # a member that inflates more than this is a zip bomb, not a lab
+ENTRY_POINT_DEFAULT = "main.py"
+
+
+@dataclass(frozen=True)
+class SubmittedFile:
+    name: str  # a relative POSIX path, already validated
+    content: bytes
+
+
+def clean_name(raw: str) -> str:
+    """A safe relative path, or SubmissionError saying why not."""
+    if not raw or "\x00" in raw:
+        raise SubmissionError("a file has an empty or invalid name")
+    if any(ord(ch) < 32 for ch in raw):
+        raise SubmissionError(f"file name {raw!r} contains control characters")
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise SubmissionError(f"file name {raw!r} is an absolute path")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise SubmissionError(f"file name {raw!r} points outside the submission")
+    if not parts:
+        raise SubmissionError(f"file name {raw!r} is empty")
+    return posixpath.join(*parts)
+
+
+def from_uploads(uploads: list[tuple[str, bytes]]) -> list[SubmittedFile]:
+    """Files as uploaded: plain files, or exactly one .zip unpacked."""
+    if not uploads:
+        raise SubmissionError("the submission is empty: upload a .py file, several files, or a .zip")
+    if len(uploads) == 1 and uploads[0][0].lower().endswith(".zip"):
+        return unpack_zip(uploads[0][1])
+    files = [SubmittedFile(clean_name(posixpath.basename(name.replace("\\", "/"))), data) for name, data in uploads]
+    return _validated(files)
+
+
+def unpack_zip(data: bytes) -> list[SubmittedFile]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise SubmissionError(f"the .zip file is damaged or not a zip: {error}") from None
+    if len(members) > MAX_FILES * 4:
+        raise SubmissionError(f"the .zip holds {len(members)} entries; at most {MAX_FILES} files are accepted")
+    files = []
+    total = 0
+    for member in members:
+        if member.is_dir() or _is_junk(member.filename):
+            continue
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise SubmissionError(f"the .zip holds a symbolic link ({member.filename}); send the file itself")
+        name = clean_name(member.filename)
+        if member.file_size > MAX_FILE_BYTES:
+            raise SubmissionError(f"{name} is {member.file_size} bytes unpacked; the limit is {MAX_FILE_BYTES}")
+        if member.compress_size and member.file_size / member.compress_size > MAX_ZIP_RATIO and member.file_size > 64 * 1024:
+            raise SubmissionError(f"{name} unpacks {member.file_size // member.compress_size}x: refused as a zip bomb")
+        total += member.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise SubmissionError(f"the .zip unpacks to more than {MAX_TOTAL_BYTES} bytes")
+        files.append(SubmittedFile(name, _read_member(archive, member)))
+    return _validated(_strip_common_folder(files))
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    # The header's size can lie: read at most one byte past it and compare.
+    try:
+        with archive.open(member) as handle:
+            content = handle.read(member.file_size + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as error:
+        raise SubmissionError(f"cannot read {member.filename} from the .zip: {error}") from None
+    if len(content) != member.file_size:
+        raise SubmissionError(f"{member.filename} in the .zip is corrupt (its size does not match)")
+    return content
+
+
+def _is_junk(name: str) -> bool:
+    return name.startswith("__MACOSX/") or posixpath.basename(name) in (".DS_Store", "Thumbs.db")
+
+
+def _strip_common_folder(files: list[SubmittedFile]) -> list[SubmittedFile]:
+    """A zip of a folder: run from inside the folder, as the student did."""
+    tops = {f.name.split("/", 1)[0] for f in files}
+    if len(tops) == 1 and all("/" in f.name for f in files):
+        return [SubmittedFile(f.name.split("/", 1)[1], f.content) for f in files]
+    return files
+
+
+def _validated(files: list[SubmittedFile]) -> list[SubmittedFile]:
+    if not files:
+        raise SubmissionError("the submission holds no files")
+    if len(files) > MAX_FILES:
+        raise SubmissionError(f"{len(files)} files submitted; at most {MAX_FILES} are accepted")
+    names = [f.name for f in files]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SubmissionError(f"two files share the name {duplicates[0]}")
+    for f in files:
+        if len(f.content) > MAX_FILE_BYTES:
+            raise SubmissionError(f"{f.name} is {len(f.content)} bytes; the limit is {MAX_FILE_BYTES}")
+    if sum(len(f.content) for f in files) > MAX_TOTAL_BYTES:
+        raise SubmissionError(f"the submission is larger than {MAX_TOTAL_BYTES} bytes")
+    if not any(f.name.endswith(".py") for f in files):
+        raise SubmissionError("the submission holds no Python (.py) file")
+    return files
+
+
+def choose_entry_point(files: list[SubmittedFile], requested: str | None = None) -> str:
+    """The only .py file, or the one the student names, or main.py."""
+    scripts = sorted(f.name for f in files if f.name.endswith(".py"))
+    if requested:
+        if requested not in scripts:
+            raise SubmissionError(f"the entry point {requested} is not among the submitted Python files")
+        return requested
+    if len(scripts) == 1:
+        return scripts[0]
+    if ENTRY_POINT_DEFAULT in scripts:
+        return ENTRY_POINT_DEFAULT
+    raise SubmissionError(
+        f"several Python files ({', '.join(scripts)}) and no main.py: name the one to run"
+    )
+
+
+def sources_of(files: list[SubmittedFile]) -> dict[str, str]:
+    return {f.name: f.content.decode("utf-8", "replace") for f in files if f.name.endswith(".py")}
+
+
+def write_tree(files: list[SubmittedFile], root: Path) -> None:
+    """Stage the files, readable by the sandbox uid, writable by nobody there."""
+    root.mkdir(mode=0o755)
+    for f in files:
+        target = root / f.name
+        for parent in reversed(target.relative_to(root).parents[:-1]):
+            (root / parent).mkdir(mode=0o755, exist_ok=True)
+        target.write_bytes(f.content)
+        target.chmod(0o644)
+
+
+def read_paths(paths: list[str]) -> list[tuple[str, bytes]]:
+    """Files named on a command line, as (name, content) uploads."""
+    uploads = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise SubmissionError(f"cannot read {raw}: no such file")
+        try:
+            uploads.append((path.name, path.read_bytes()))
+        except OSError as error:
+            raise SubmissionError(f"cannot read {raw}: {error.strerror}") from None
+    return uploads

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs inside the sandbox, as the student's uid, in a fresh network namespace
+# where only loopback exists. $1: the Python interpreter, $2: the entry point.
+set -u
+# The script reaches its moto server (a unix socket outside) as plain TCP, so
+# the lab's unmodified boto3 code works with AWS_ENDPOINT_URL=http://127.0.0.1:4566.
+socat TCP-LISTEN:4566,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/lab/moto.sock 2>/dev/null &
+mkdir -p "$HOME/.aws" "$HOME/lab"
+printf '[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n' > "$HOME/.aws/credentials"
+printf '[default]\nregion = us-east-1\n' > "$HOME/.aws/config"
+cp -R /run/lab/submission/. "$HOME/lab/"
+cd "$HOME/lab" || exit 125
+# Wait until socat listens (port 4566 = 0x11D6, state 0A = LISTEN).
+n=0
+while ! grep -q ':11D6 00000000:0000 0A' /proc/net/tcp 2>/dev/null; do
+  n=$((n + 1))
+  [ "$n" -gt 1000 ] && break
+  sleep 0.002
+done
+exec "$1" "$2"

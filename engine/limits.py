@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run may use. Defaults are the spec's."""
+
+    wall_s: float = 30.0
+    memory_mib: int = 512  # address space per process (RLIMIT_AS)
+    processes: int = 64  # per run: each run has its own uid
+    output_kib: int = 64  # kept per stream; the rest is dropped and flagged
+    file_size_mib: int = 16  # largest file the script may write
+    disk_mib: int = 64  # its HOME and working dir together (a tmpfs)
+    tmp_mib: int = 16
+    open_files: int = 256
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Limits:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown limit(s): {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

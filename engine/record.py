@@ -1,0 +1,114 @@
+"""The run record: everything the checks may look at, and nothing else.
+
+It serialises to JSON so the service can store it and re-run the checks later
+without executing the script again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ObjectInfo:
+    size: int
+    tags: dict[str, str] = field(default_factory=dict)
+    # "utf-8", "utf-16" or "binary": the checks need to say *why* a body is not text.
+    encoding: str = "utf-8"
+    preview: str = ""
+
+
+@dataclass
+class Change:
+    """One difference in S3 state caused by a call.
+
+    key None: the bucket itself was created (created=True) or deleted.
+    key set: the object now looks like `obj`, or was deleted (obj None).
+    """
+
+    bucket: str
+    key: str | None = None
+    created: bool = False
+    obj: ObjectInfo | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        obj = data.get("obj")
+        return cls(
+            bucket=data["bucket"],
+            key=data.get("key"),
+            created=data.get("created", False),
+            obj=ObjectInfo(**obj) if obj else None,
+        )
+
+
+@dataclass
+class Call:
+    seq: int
+    operation: str
+    method: str
+    path: str
+    status: int
+    bucket: str | None = None
+    key: str | None = None
+    query: str = ""
+    error_code: str | None = None
+    # The request parameters that matter to the checks: tagging, body_size, copy_source, ...
+    params: dict[str, Any] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    t: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Call:
+        data = dict(data)
+        data["changes"] = [Change.from_dict(c) for c in data.get("changes", [])]
+        return cls(**data)
+
+
+@dataclass
+class RunRecord:
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    calls: list[Call] = field(default_factory=list)
+    # Calls past the recording cap are counted, not detailed; the final state stays exact.
+    calls_dropped: int = 0
+    final_state: dict[str, dict[str, ObjectInfo]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    entry_point: str = ""
+    stdin: str = ""
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        return self.stdout_truncated or self.stderr_truncated
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        data = dict(data)
+        data["calls"] = [Call.from_dict(c) for c in data.get("calls", [])]
+        data["final_state"] = {
+            bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
+            for bucket, objects in data.get("final_state", {}).items()
+        }
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRecord:
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,81 @@
+"""One call per submission: fresh moto, sandboxed script, the run record."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from engine.errors import InfrastructureError
+from engine.files import SubmittedFile, sources_of, write_tree
+from engine.limits import Limits
+from engine.motoserver import MotoZygote, shared_zygote
+from engine.record import Call, ObjectInfo, RunRecord
+from engine.sandbox import run_sandboxed
+from engine.slots import claim_slot
+
+
+def run_submission(*, files: list[SubmittedFile], entry_point: str, stdin: str,
+                   limits: Limits | None = None, zygote: MotoZygote | None = None) -> RunRecord:
+    """Run the submission once; raises InfrastructureError when the grader, not the script, failed."""
+    limits = limits or Limits()
+    zygote = zygote or shared_zygote()
+    try:
+        run_dir = Path(tempfile.mkdtemp(prefix="labgrader-run-", dir=os.environ.get("LABGRADER_WORK_DIR")))
+        # Traversable (not listable) by the sandbox uid: it needs the submission and the socket.
+        run_dir.chmod(0o711)
+        write_tree(files, run_dir / "submission")
+    except OSError as error:
+        raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
+    try:
+        with claim_slot() as uid:
+            moto = zygote.open_server(str(run_dir))
+            try:
+                outcome = run_sandboxed(run_dir=run_dir, submission_dir=run_dir / "submission",
+                                        moto_socket=moto.socket_path, entry_point=entry_point,
+                                        stdin=stdin.encode(), limits=limits, uid=uid)
+            finally:
+                moto.stop()
+        calls, final_state, dropped = read_call_record(Path(moto.record_path))
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return RunRecord(
+        exit_code=outcome.exit_code,
+        timed_out=outcome.timed_out,
+        duration_s=outcome.duration_s,
+        stdout=printable(outcome.stdout),
+        stderr=printable(outcome.stderr),
+        stdout_truncated=outcome.stdout_truncated,
+        stderr_truncated=outcome.stderr_truncated,
+        calls=calls,
+        calls_dropped=dropped,
+        final_state=final_state,
+        sources=sources_of(files),
+        entry_point=entry_point,
+        stdin=stdin,
+        limits=limits.to_dict(),
+    )
+
+
+def printable(output: bytes) -> str:
+    # Invalid UTF-8 becomes U+FFFD; NUL becomes a visible symbol, since
+    # PostgreSQL text columns cannot hold NUL.
+    return output.decode("utf-8", "replace").replace("\x00", "\u2400")
+
+
+def read_call_record(path: Path) -> tuple[list[Call], dict[str, dict[str, ObjectInfo]], int]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InfrastructureError(f"the call record is missing: {error}") from error
+    if not lines or "final_state" not in lines[-1]:
+        raise InfrastructureError("the call record is incomplete (the moto server died mid-run)")
+    trailer = json.loads(lines[-1])
+    calls = [Call.from_dict(json.loads(line)) for line in lines[:-1]]
+    final_state = {
+        bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
+        for bucket, objects in trailer["final_state"].items()
+    }
+    return calls, final_state, trailer["calls_dropped"]
