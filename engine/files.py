@@ -55,6 +55,11 @@ def from_uploads(uploads: list[tuple[str, bytes]]) -> list[SubmittedFile]:
     return _validated(files)
 
 
+def from_folder(entries: list[tuple[str, bytes]]) -> list[SubmittedFile]:
+    """Files of a folder, keeping their relative paths."""
+    return _validated([SubmittedFile(clean_name(name), data) for name, data in entries])
+
+
 def unpack_zip(data: bytes) -> list[SubmittedFile]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))

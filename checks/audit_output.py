@@ -1,0 +1,61 @@
+"""Audit: the script listed the bucket through S3, read the tagged object's tags,
+and printed every object's key with its exact size, and the tag."""
+
+from checks.base import Verdict, failed, passed
+from checks.evidence import (
+    LAB_TAG, calls_to, dropped_note, has_lab_tag, no_calls_verdict_text, run_problem, shows_size, timeline,
+)
+from engine.record import RunRecord
+from engine.s3ops import UPLOAD_OPERATIONS
+
+ID = "audit_output"
+NAME = "Audit"
+
+
+def check(record: RunRecord) -> Verdict:
+    if message := no_calls_verdict_text(record):
+        return failed(message)
+    line = timeline(record)
+    bucket, objects = line.target, line.audited
+    if not objects:
+        return failed("No bucket ever held objects, so there was nothing to audit.", run_problem(record))
+    problems = []
+    listed = any(call.bucket == bucket and objects.keys() <= held.keys() for call, held in line.listings)
+    if not listed:
+        problems.append(f"The bucket {bucket} was never listed through S3 (list_objects_v2 or bucket.objects.all()) "
+                        "while all its objects existed.")
+    problems.append(_tag_read_problem(record, bucket, objects))
+    stdout_lines = record.stdout.splitlines()
+    missing = [f"{key} ({obj.size} bytes)" for key, obj in objects.items() if not shows_size(stdout_lines, key, obj.size)]
+    if missing:
+        problems.append(f"stdout never shows the size of {', '.join(missing)} next to its key.")
+    if not (LAB_TAG[0] in record.stdout and LAB_TAG[1] in record.stdout):
+        problems.append("stdout does not show the tag Project / Intern-Labs.")
+    problems = [p for p in problems if p]
+    if problems:
+        if listed and missing and len(missing) == len(objects):
+            problems.insert(0, "The bucket was listed but the sizes were not printed.")
+        elif not listed and not missing:
+            problems.insert(0, "The sizes were printed but the bucket was never listed through S3.")
+        truncated = " (stdout was cut at the output limit.)" if record.stdout_truncated else ""
+        return failed(*problems, truncated, dropped_note(record), run_problem(record))
+    return passed(f"Listed {bucket} through S3, read the tags, and printed all {len(objects)} keys with their sizes.")
+
+
+def _tag_read_problem(record: RunRecord, bucket: str | None, objects: dict) -> str:
+    tagged = [key for key, obj in objects.items() if has_lab_tag(obj)] or _keys_the_script_tagged(record, bucket)
+    reads = [c.key for c in calls_to(record, "GetObjectTagging", bucket) if c.ok and c.key in objects]
+    if tagged:
+        if any(key in tagged for key in reads):
+            return ""
+        if reads:
+            return f"Tags of {reads[0]} were read, but the tagged file is {tagged[0]}."
+        return f"The tags of {tagged[0]} were never read with get_object_tagging."
+    # Nothing was tagged (the Tagging check says so): reading any object's tags shows the skill.
+    return "" if reads else "No object's tags were read with get_object_tagging."
+
+
+def _keys_the_script_tagged(record: RunRecord, bucket: str | None) -> list[str]:
+    return [c.key for c in record.calls
+            if c.bucket == bucket and c.key and c.params.get("tagging")
+            and (c.operation in UPLOAD_OPERATIONS or c.operation == "PutObjectTagging")]

@@ -1,0 +1,25 @@
+"""Walkthrough: the bucket is listed through S3 after the upload, and the key is printed."""
+
+from checks.base import Verdict, failed, passed
+from checks.evidence import no_calls_verdict_text, run_problem, timeline
+from checks.walkthrough import OBJECT_KEY, expected_bucket
+from engine.record import RunRecord
+
+ID = "walkthrough_listing"
+NAME = "List the objects"
+
+
+def check(record: RunRecord) -> Verdict:
+    if message := no_calls_verdict_text(record):
+        return failed(message)
+    bucket = expected_bucket(record)
+    listed = any(call.bucket == bucket and OBJECT_KEY in held for call, held in timeline(record).listings)
+    printed = any(OBJECT_KEY in line for line in record.stdout.splitlines())
+    if listed and printed:
+        return passed(f"Listed {bucket} through S3 and printed {OBJECT_KEY}.")
+    problems = []
+    if not listed:
+        problems.append(f"{bucket} was never listed through S3 (bucket.objects.all()) after {OBJECT_KEY} was uploaded.")
+    if not printed:
+        problems.append(f"stdout never shows the key {OBJECT_KEY}.")
+    return failed(*problems, run_problem(record))

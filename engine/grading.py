@@ -1,0 +1,93 @@
+"""The one grading path: files -> sandboxed run -> checks -> report.
+
+The CLI, the Celery worker and the tests all call grade(); re-checking a
+stored record without running the script again is evaluate().
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import checks
+from engine.assignments import Assignment
+from engine.files import SubmittedFile, choose_entry_point
+from engine.motoserver import MotoZygote
+from engine.record import RunRecord
+from engine.runner import run_submission
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    name: str
+    passed: bool
+    points: int
+    max_points: int
+    feedback: str
+    error: bool = False  # the check itself crashed: a grader bug
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    assignment: str
+    record: RunRecord
+    checks: list[CheckResult]
+
+    @property
+    def score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.max_points for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's --json contract (see the spec)."""
+        r = self.record
+        return {
+            "assignment": self.assignment,
+            "score": self.score,
+            "max_score": self.max_score,
+            "run": {
+                "exit_code": r.exit_code,
+                "timed_out": r.timed_out,
+                "duration_s": r.duration_s,
+                "stdout": r.stdout,
+                "stderr": r.stderr,
+                "truncated": r.truncated,
+                "entry_point": r.entry_point,
+                "s3_calls": len(r.calls) + r.calls_dropped,
+            },
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+def evaluate(record: RunRecord, assignment: Assignment) -> list[CheckResult]:
+    results = []
+    for spec in assignment.checks:
+        verdict, crashed = checks.run_check(spec.id, record)
+        results.append(CheckResult(
+            id=spec.id,
+            name=checks.name_of(spec.id),
+            passed=verdict.passed,
+            points=spec.points if verdict.passed else 0,
+            max_points=spec.points,
+            feedback=verdict.feedback,
+            error=crashed,
+        ))
+    return results
+
+
+def grade(*, files: list[SubmittedFile], assignment: Assignment, username: str = "student",
+          stdin: str | None = None, entry_point: str | None = None, zygote: MotoZygote | None = None) -> GradeReport:
+    """Raises SubmissionError (the student's to fix) or InfrastructureError (ours: retry)."""
+    entry = choose_entry_point(files, entry_point)
+    record = run_submission(
+        files=files,
+        entry_point=entry,
+        stdin=assignment.stdin_for(username) if stdin is None else stdin,
+        limits=assignment.limits,
+        zygote=zygote,
+    )
+    return GradeReport(assignment=assignment.slug, record=record, checks=evaluate(record, assignment))
