@@ -1,7 +1,10 @@
-#!/bin/sh
+#!/bin/bash
 # Runs inside the sandbox, as the student's uid, in a fresh network namespace
-# where only loopback exists. $1: the Python interpreter, $2: the entry point.
+# where only loopback exists. $1: the Python interpreter, $2: the entry point,
+# $3: a pipe to tell the grader that the sandbox is up (closed before the script runs).
 set -u
+printf started >&"$3"
+eval "exec $3>&-"
 # The script reaches its moto server (a unix socket outside) as plain TCP, so
 # the lab's unmodified boto3 code works with AWS_ENDPOINT_URL=http://127.0.0.1:4566.
 socat TCP-LISTEN:4566,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/lab/moto.sock 2>/dev/null &

@@ -22,8 +22,10 @@ def run_submission(*, files: list[SubmittedFile], entry_point: str, stdin: str,
     """Run the submission once; raises InfrastructureError when the grader, not the script, failed."""
     limits = limits or Limits()
     zygote = zygote or shared_zygote()
+    work_dir = os.environ.get("LABGRADER_WORK_DIR") or tempfile.gettempdir()
+    _require_traversable(Path(work_dir))
     try:
-        run_dir = Path(tempfile.mkdtemp(prefix="labgrader-run-", dir=os.environ.get("LABGRADER_WORK_DIR")))
+        run_dir = Path(tempfile.mkdtemp(prefix="labgrader-run-", dir=work_dir))
         # Traversable (not listable) by the sandbox uid: it needs the submission and the socket.
         run_dir.chmod(0o711)
         write_tree(files, run_dir / "submission")
@@ -57,6 +59,20 @@ def run_submission(*, files: list[SubmittedFile], entry_point: str, stdin: str,
         stdin=stdin,
         limits=limits.to_dict(),
     )
+
+
+def _require_traversable(work_dir: Path) -> None:
+    # bwrap resolves its bind sources as the sandbox uid, so every directory
+    # above the run dir must let "others" through.
+    for path in [work_dir.resolve(), *work_dir.resolve().parents]:
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            raise InfrastructureError(f"work dir {work_dir} is unusable: {error}") from error
+        if not mode & 0o001:
+            raise InfrastructureError(
+                f"work dir {work_dir} is not reachable by the sandbox uid ({path} is not o+x); "
+                "set LABGRADER_WORK_DIR to a directory every user can traverse, such as /tmp")
 
 
 def printable(output: bytes) -> str:

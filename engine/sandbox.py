@@ -73,7 +73,7 @@ def _write_etc(run_dir: Path, uid: int) -> Path:
 
 
 def sandbox_command(*, run_dir: Path, submission_dir: Path, moto_socket: str, entry_point: str,
-                    uid: int, limits: Limits, info_fd: int) -> list[str]:
+                    uid: int, limits: Limits, started_fd: int) -> list[str]:
     python = runtime_python()
     runtime = str(Path(python).parent.parent)
     etc = _write_etc(run_dir, uid)
@@ -97,8 +97,6 @@ def sandbox_command(*, run_dir: Path, submission_dir: Path, moto_socket: str, en
         "bwrap",
         "--unshare-all", "--unshare-user", "--disable-userns",
         "--die-with-parent", "--new-session", "--clearenv",
-        # bwrap writes here once the sandbox is set up: silence means *we* failed.
-        "--info-fd", str(info_fd),
         "--ro-bind", "/usr", "/usr",
         "--symlink", "usr/bin", "/bin",
         "--symlink", "usr/lib", "/lib",
@@ -115,9 +113,11 @@ def sandbox_command(*, run_dir: Path, submission_dir: Path, moto_socket: str, en
         "--ro-bind", str(submission_dir), "/run/lab/submission",
         "--ro-bind", str(_LAUNCHER), "/run/lab/launch.sh",
         "--bind", moto_socket, "/run/lab/moto.sock",
+        # Only /tmp and HOME (both size-capped tmpfs) stay writable.
+        "--remount-ro", "/",
         *env_args,
         "--chdir", _HOME,
-        "--", "/bin/sh", "/run/lab/launch.sh", python, entry_point,
+        "--", "/bin/bash", "/run/lab/launch.sh", python, entry_point, str(started_fd),
     ]
     return command
 
@@ -140,29 +140,31 @@ class _StreamKeeper:
 
 def run_sandboxed(*, run_dir: Path, submission_dir: Path, moto_socket: str, entry_point: str,
                   stdin: bytes, limits: Limits, uid: int) -> ProcessOutcome:
-    info_read, info_write = os.pipe()
+    # The launcher writes to this pipe once bwrap's setup succeeded: silence
+    # means the sandbox, not the script, failed.
+    started_read, started_write = os.pipe()
     command = sandbox_command(run_dir=run_dir, submission_dir=submission_dir, moto_socket=moto_socket,
-                              entry_point=entry_point, uid=uid, limits=limits, info_fd=info_write)
+                              entry_point=entry_point, uid=uid, limits=limits, started_fd=started_write)
     stdin_path = run_dir / "stdin"
     stdin_path.write_bytes(stdin)
     started = time.monotonic()
     try:
         with open(stdin_path, "rb") as stdin_file:
             process = subprocess.Popen(command, stdin=stdin_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       start_new_session=True, pass_fds=(info_write,))
+                                       start_new_session=True, pass_fds=(started_write,))
     except OSError as error:
-        os.close(info_read)
+        os.close(started_read)
         raise InfrastructureError(f"could not start the sandbox: {error}") from error
     finally:
-        os.close(info_write)
+        os.close(started_write)
     keepers = {process.stdout: _StreamKeeper(limits.output_kib * 1024),
                process.stderr: _StreamKeeper(limits.output_kib * 1024)}
     timed_out = _pump_until_exit(process, keepers, started + limits.wall_s)
     duration = time.monotonic() - started
     out, err = keepers[process.stdout], keepers[process.stderr]
-    with os.fdopen(info_read, "rb") as info:
-        os.set_blocking(info.fileno(), False)
-        sandbox_started = bool(info.read())
+    with os.fdopen(started_read, "rb") as started_pipe:
+        os.set_blocking(started_pipe.fileno(), False)
+        sandbox_started = bool(started_pipe.read())
     if not sandbox_started and not timed_out:
         raise InfrastructureError("sandbox failed to start: " + err.kept.decode("utf-8", "replace").strip()[-500:])
     return ProcessOutcome(

@@ -9,6 +9,7 @@ released by the kernel if the claimer dies.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
@@ -23,6 +24,19 @@ SLOT_COUNT = int(os.environ.get("LABGRADER_SLOTS", "32"))
 _LOCK_DIR = os.path.join(tempfile.gettempdir(), "labgrader-slots")
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Orphaned sandbox processes get reparented to us, not to PID 1.
+
+    PID 1 on some machines (and in containers without an init) never reaps,
+    so orphans would pile up as zombies; uid_processes() reaps ours.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
 def dedicated_uids() -> bool:
     """Only root can switch to per-run uids; otherwise runs share our own uid."""
     return os.geteuid() == 0
@@ -33,6 +47,7 @@ def claim_slot(wait_s: float = 60.0) -> Iterator[int]:
     if not dedicated_uids():
         yield os.geteuid()
         return
+    become_subreaper()
     os.makedirs(_LOCK_DIR, mode=0o700, exist_ok=True)
     deadline = time.monotonic() + wait_s
     while True:

@@ -1,0 +1,95 @@
+from checks.audit_output import check
+from tests.records import ScriptRun, audits, correct_run, uploads_three
+
+
+def test_it_passes_a_listed_and_printed_audit():
+    verdict = check(correct_run().record())
+    assert verdict.passed, verdict.feedback
+
+
+def test_it_accepts_the_size_on_one_of_the_next_two_lines():
+    run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt")
+    run.prints("Key: a.txt\n  LastModified: today\n  Size: 11")
+    run.prints("Key: b.txt\n  Size: 17\nKey: c.txt\n  Size: 23\nProject: Intern-Labs")
+    assert check(run.record()).passed
+
+
+def test_it_rejects_a_size_three_lines_below_the_key():
+    run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt")
+    run.prints("a.txt\n.\n.\n11\nb.txt 17\nc.txt 23\nProject Intern-Labs")
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "never shows the size of a.txt (11 bytes)" in verdict.feedback
+
+
+def test_it_does_not_take_a_digit_inside_the_key_for_the_size():
+    run = ScriptRun().create_bucket("b").put("b", "file1.txt", 1).put("b", "file2.txt", 2).put("b", "file3.txt", 3)
+    run.list("b").read_tags("b", "file1.txt").prints("file1.txt\nfile2.txt\nfile3.txt\nProject Intern-Labs")
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "file1.txt (1 bytes)" in verdict.feedback
+
+
+def test_it_does_not_accept_a_bigger_number_that_contains_the_size():
+    run = uploads_three(sizes=(1, 2, 3)).list("lab-alice").read_tags("lab-alice", "a.txt")
+    run.prints("a.txt 11 bytes\nb.txt 2 bytes\nc.txt 3.5 KB\nProject Intern-Labs")
+    verdict = check(run.record())
+    assert "a.txt (1 bytes)" in verdict.feedback and "c.txt (3 bytes)" in verdict.feedback
+
+
+def test_it_fails_forged_audit_lines_when_the_bucket_was_never_listed():
+    run = uploads_three().read_tags("lab-alice", "a.txt")
+    run.prints("a.txt 11\nb.txt 17\nc.txt 23\nProject: Intern-Labs")
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "The sizes were printed but the bucket was never listed through S3" in verdict.feedback
+
+
+def test_it_fails_a_listing_made_before_all_objects_existed():
+    run = ScriptRun().create_bucket("b").put("b", "a.txt", 5, tags={"Project": "Intern-Labs"}).list("b")
+    run.put("b", "b.txt", 6).put("b", "c.txt", 7).read_tags("b", "a.txt")
+    run.prints("a.txt 5\nb.txt 6\nc.txt 7\nProject Intern-Labs")
+    assert "never listed" in check(run.record()).feedback
+
+
+def test_it_names_the_missing_size():
+    run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt")
+    run.prints("a.txt 11\nc.txt 23\nProject Intern-Labs")
+    verdict = check(run.record())
+    assert "stdout never shows the size of b.txt (17 bytes)" in verdict.feedback
+
+
+def test_it_fails_when_the_tags_were_never_read():
+    run = uploads_three().list("lab-alice").prints("a.txt 11\nb.txt 17\nc.txt 23\nProject Intern-Labs")
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "tags of a.txt were never read" in verdict.feedback
+
+
+def test_it_fails_tags_read_from_the_wrong_object():
+    run = audits(uploads_three(), tagged="b.txt")
+    verdict = check(run.record())
+    assert "Tags of b.txt were read, but the tagged file is a.txt" in verdict.feedback
+
+
+def test_it_fails_when_the_tag_is_not_printed():
+    run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt").prints("a.txt 11\nb.txt 17\nc.txt 23")
+    assert "does not show the tag" in check(run.record()).feedback
+
+
+def test_it_accepts_any_tag_read_when_nothing_was_tagged():
+    run = ScriptRun().create_bucket("b").put("b", "a.txt", 4).put("b", "b.txt", 5).put("b", "c.txt", 6)
+    run.list("b").read_tags("b", "c.txt").prints("a.txt 4\nb.txt 5\nc.txt 6\nno Project tag, expected Intern-Labs")
+    assert check(run.record()).passed
+
+
+def test_it_keeps_its_points_when_the_script_crashes_after_the_audit():
+    run = audits(uploads_three()).crashes()
+    assert check(run.record()).passed
+
+
+def test_it_mentions_truncated_output():
+    run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt")
+    record = run.record()
+    record.stdout_truncated = True
+    assert "cut at the output limit" in check(record).feedback

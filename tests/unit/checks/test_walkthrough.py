@@ -1,0 +1,46 @@
+from checks import walkthrough_bucket, walkthrough_listing, walkthrough_upload
+from tests.records import ScriptRun
+
+BUCKET = "intern-boto3-lab-alice"
+
+
+def walkthrough(bucket=BUCKET, body="Hello from Boto3!", list_it=True) -> ScriptRun:
+    run = ScriptRun()
+    run.stdin = "Alice\n"
+    run.create_bucket(bucket).put(bucket, "hello-boto3.txt", len(body), preview=body)
+    if list_it:
+        run.list(bucket, "ListObjects").prints(f"Objects in {bucket}:\n  hello-boto3.txt")
+    return run
+
+
+def test_all_three_pass_the_lab_walkthrough():
+    record = walkthrough().record()
+    assert walkthrough_bucket.check(record).passed
+    assert walkthrough_upload.check(record).passed
+    assert walkthrough_listing.check(record).passed
+
+
+def test_the_bucket_name_comes_from_stdin_in_lower_case():
+    verdict = walkthrough_bucket.check(walkthrough(bucket="intern-boto3-lab-Alice").record())
+    assert not verdict.passed
+    assert "No bucket named intern-boto3-lab-alice" in verdict.feedback
+
+
+def test_a_failed_create_names_the_error_code():
+    run = ScriptRun()
+    run.stdin = "alice\n"
+    run._call("CreateBucket", "PUT", BUCKET, status=409, error_code="BucketAlreadyExists")
+    verdict = walkthrough_bucket.check(run.record())
+    assert "failed with BucketAlreadyExists" in verdict.feedback
+
+
+def test_the_upload_must_hold_the_lab_text():
+    verdict = walkthrough_upload.check(walkthrough(body="Hello").record())
+    assert not verdict.passed
+    assert "holds 'Hello' (5 bytes)" in verdict.feedback
+
+
+def test_the_listing_must_happen_through_s3():
+    verdict = walkthrough_listing.check(walkthrough(list_it=False).prints("hello-boto3.txt").record())
+    assert not verdict.passed
+    assert "never listed through S3" in verdict.feedback
