@@ -49,5 +49,8 @@ def run_check(check_id: str, record: RunRecord) -> tuple[Verdict, bool]:
             raise CheckCrashed(f"returned {type(verdict).__name__}, not a Verdict")
         return verdict, False
     except Exception as error:  # noqa: BLE001 - one broken check must not sink the others
-        return Verdict(False, f"The check {check_id} itself failed ({type(error).__name__}: {error}). "
-                              "This is a grader error, not yours: staff can re-run the checks once it is fixed."), True
+        return Verdict(
+            False,
+            f"The check {check_id} itself failed ({type(error).__name__}: {error}). "
+            "This is a grader error, not yours: staff can re-run the checks once it is fixed.",
+        ), True

@@ -3,7 +3,14 @@ and printed every object's key with its exact size, and the tag."""
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import (
-    LAB_TAG, calls_to, dropped_note, has_lab_tag, no_calls_verdict_text, run_problem, shows_size, timeline,
+    LAB_TAG,
+    calls_to,
+    dropped_note,
+    has_lab_tag,
+    no_calls_verdict_text,
+    run_problem,
+    shows_size,
+    timeline,
 )
 from engine.record import RunRecord
 from engine.s3ops import UPLOAD_OPERATIONS
@@ -22,14 +29,18 @@ def check(record: RunRecord) -> Verdict:
     problems = []
     listed = any(call.bucket == bucket and objects.keys() <= held.keys() for call, held in line.listings)
     if not listed:
-        problems.append(f"The bucket {bucket} was never listed through S3 (list_objects_v2 or bucket.objects.all()) "
-                        "while all its objects existed.")
+        problems.append(
+            f"The bucket {bucket} was never listed through S3 (list_objects_v2 or bucket.objects.all()) "
+            "while all its objects existed."
+        )
     problems.append(_tag_read_problem(record, bucket, objects))
     stdout_lines = record.stdout.splitlines()
-    missing = [f"{key} ({obj.size} bytes)" for key, obj in objects.items() if not shows_size(stdout_lines, key, obj.size)]
+    missing = [
+        f"{key} ({obj.size} bytes)" for key, obj in objects.items() if not shows_size(stdout_lines, key, obj.size)
+    ]
     if missing:
         problems.append(f"stdout never shows the size of {', '.join(missing)} next to its key.")
-    if not (LAB_TAG[0] in record.stdout and LAB_TAG[1] in record.stdout):
+    if not _shows_tag(record.stdout, objects, record, bucket):
         problems.append("stdout does not show the tag Project / Intern-Labs.")
     problems = [p for p in problems if p]
     if problems:
@@ -40,6 +51,22 @@ def check(record: RunRecord) -> Verdict:
         truncated = " (stdout was cut at the output limit.)" if record.stdout_truncated else ""
         return failed(*problems, truncated, dropped_note(record), run_problem(record))
     return passed(f"Listed {bucket} through S3, read the tags, and printed all {len(objects)} keys with their sizes.")
+
+
+def _shows_tag(stdout: str, objects: dict, record: RunRecord, bucket: str | None) -> bool:
+    if LAB_TAG[0] in stdout and LAB_TAG[1] in stdout:
+        return True
+    if any(has_lab_tag(obj) for obj in objects.values()):
+        return False
+    # Nobody carries the exact tag (the Tagging check fails for that): printing
+    # the tag the tagged object really carries still shows the audit skill.
+    tagged = _keys_the_script_tagged(record, bucket)
+    return any(
+        key in stdout and value in stdout
+        for name in tagged
+        if name in objects
+        for key, value in objects[name].tags.items()
+    )
 
 
 def _tag_read_problem(record: RunRecord, bucket: str | None, objects: dict) -> str:
@@ -56,6 +83,11 @@ def _tag_read_problem(record: RunRecord, bucket: str | None, objects: dict) -> s
 
 
 def _keys_the_script_tagged(record: RunRecord, bucket: str | None) -> list[str]:
-    return [c.key for c in record.calls
-            if c.bucket == bucket and c.key and c.params.get("tagging")
-            and (c.operation in UPLOAD_OPERATIONS or c.operation == "PutObjectTagging")]
+    return [
+        c.key
+        for c in record.calls
+        if c.bucket == bucket
+        and c.key
+        and c.params.get("tagging")
+        and (c.operation in UPLOAD_OPERATIONS or c.operation == "PutObjectTagging")
+    ]

@@ -21,8 +21,10 @@ def check(record: RunRecord) -> Verdict:
     first_listing = next((call.seq for call, held in line.listings if call.bucket == bucket and held), None)
     deletes = [c for c in calls_to(record, "DeleteBucket", bucket) if c.ok]
     if first_listing is None:
-        problems.append(f"{bucket} was never listed through S3 while it held objects: "
-                        "cleanup() should list the objects and delete each one before the bucket.")
+        problems.append(
+            f"{bucket} was never listed through S3 while it held objects: "
+            "cleanup() should list the objects and delete each one before the bucket."
+        )
     elif deletes and deletes[-1].seq < first_listing:
         problems.append(f"{bucket} was deleted before its objects were ever listed.")
     if problems:

@@ -7,8 +7,8 @@ what moto saw, so nothing here trusts the script's own files or claims.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from engine.record import Call, ObjectInfo, RunRecord
 from engine.s3ops import LISTING_OPERATIONS
@@ -91,11 +91,24 @@ def run_problem(record: RunRecord) -> str:
         return f"The script was stopped at the time limit ({record.limits.get('wall_s', 30):g} s)."
     if record.exit_code in (0, None):
         return ""
-    last_line = next((line.strip() for line in reversed(record.stderr.splitlines()) if line.strip()), "")
-    if record.exit_code > 128 and not last_line:
+    error = last_error(record.stderr)
+    if record.exit_code > 128 and not error:
         return f"The script was killed (signal {record.exit_code - 128})."
-    detail = f": {last_line}" if last_line else ""
+    detail = f": {error}" if error else ""
     return f"The script exited with status {record.exit_code}{detail}"
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
+
+
+def last_error(stderr: str) -> str:
+    """The exception a traceback ended with, name included, even when its message spans lines."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    start = next((i for i in range(len(lines) - 1, -1, -1) if _EXCEPTION_LINE.match(lines[i])), len(lines) - 1)
+    text = lines[start] if start == len(lines) - 1 else f"{lines[start]} {lines[-1]}"
+    return text[:300]
 
 
 def no_calls_verdict_text(record: RunRecord) -> str | None:
@@ -113,7 +126,10 @@ def describe_objects(objects: dict[str, ObjectInfo]) -> str:
 def dropped_note(record: RunRecord) -> str:
     if not record.calls_dropped:
         return ""
-    return f"(Only the first {len(record.calls)} S3 calls were recorded in detail; {record.calls_dropped} more were counted.)"
+    return (
+        f"(Only the first {len(record.calls)} S3 calls were recorded in detail;"
+        f" {record.calls_dropped} more were counted.)"
+    )
 
 
 def shows_size(stdout_lines: list[str], key: str, size: int) -> bool:
@@ -122,7 +138,7 @@ def shows_size(stdout_lines: list[str], key: str, size: int) -> bool:
     for index, line in enumerate(stdout_lines):
         if key not in line:
             continue
-        window = [line.replace(key, " ")] + stdout_lines[index + 1:index + 3]
+        window = [line.replace(key, " ")] + stdout_lines[index + 1 : index + 3]
         if any(number.search(text) for text in window):
             return True
     return False

@@ -19,7 +19,7 @@ def check(record: RunRecord) -> Verdict:
         for text in prose_chunks(source):
             if explains_rule(text):
                 quote = " ".join(text.split())[:120]
-                return passed(f"{name} explains it: \"{quote}\"")
+                return passed(f'{name} explains it: "{quote}"')
     return failed(
         "No comment, docstring or string explains why a non-empty bucket cannot be deleted.",
         "Add one to cleanup(), e.g. '# S3 refuses to delete a bucket that still holds objects "

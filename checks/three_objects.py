@@ -26,11 +26,15 @@ def check(record: RunRecord) -> Verdict:
             run_problem(record),
         )
     if count > EXPECTED:
-        return failed(f"{bucket} held {count} objects at once ({', '.join(objects)}); the lab asks for exactly {EXPECTED}.")
+        return failed(
+            f"{bucket} held {count} objects at once ({', '.join(objects)}); the lab asks for exactly {EXPECTED}."
+        )
     not_text = [(key, obj.encoding) for key, obj in objects.items() if obj.encoding != "utf-8"]
     if not_text:
-        return failed(*(f"{key} is not UTF-8 text (it looks like {_looks_like(enc)})." for key, enc in not_text),
-                      "Upload plain text files (write them with encoding='utf-8').")
+        return failed(
+            *(f"{key} is not UTF-8 text (it looks like {_looks_like(enc)})." for key, enc in not_text),
+            "Upload plain text files (write them with encoding='utf-8').",
+        )
     return passed(f"Bucket {bucket} held {EXPECTED} text objects at once: {describe_objects(objects)}.")
 
 
@@ -39,7 +43,11 @@ def _looks_like(encoding: str) -> str:
 
 
 def _create_errors(record: RunRecord) -> str:
-    errors = [f"CreateBucket {c.bucket} failed with {c.error_code or c.status}." for c in calls_to(record, "CreateBucket") if not c.ok]
+    errors = [
+        f"CreateBucket {c.bucket} failed with {c.error_code or c.status}."
+        for c in calls_to(record, "CreateBucket")
+        if not c.ok
+    ]
     return " ".join(errors[:3])
 
 

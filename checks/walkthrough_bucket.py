@@ -18,8 +18,13 @@ def check(record: RunRecord) -> Verdict:
         return passed(f"Created {bucket} from the name read on stdin.")
     attempts = [c for c in creates if c.bucket == bucket]
     if attempts:
-        return failed(f"CreateBucket {bucket} failed with {attempts[-1].error_code or attempts[-1].status}.", run_problem(record))
+        return failed(
+            f"CreateBucket {bucket} failed with {attempts[-1].error_code or attempts[-1].status}.", run_problem(record)
+        )
     others = ", ".join(c.bucket or "?" for c in creates if c.ok)
     instead = f" Created instead: {others}." if others else ""
-    return failed(f"No bucket named {bucket} was created: the name is 'intern-boto3-lab-' plus the name typed at the prompt, "
-                  f"in lower case.{instead}", run_problem(record))
+    return failed(
+        f"No bucket named {bucket} was created: the name is 'intern-boto3-lab-' plus the name typed at the prompt, "
+        f"in lower case.{instead}",
+        run_problem(record),
+    )

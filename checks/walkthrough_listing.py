@@ -2,7 +2,7 @@
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import no_calls_verdict_text, run_problem, timeline
-from checks.walkthrough import OBJECT_KEY, expected_bucket
+from checks.walkthrough import OBJECT_KEY, walkthrough_bucket
 from engine.record import RunRecord
 
 ID = "walkthrough_listing"
@@ -12,7 +12,9 @@ NAME = "List the objects"
 def check(record: RunRecord) -> Verdict:
     if message := no_calls_verdict_text(record):
         return failed(message)
-    bucket = expected_bucket(record)
+    bucket = walkthrough_bucket(record)
+    if bucket is None:
+        return failed("No bucket was created, so there was nothing to list.", run_problem(record))
     listed = any(call.bucket == bucket and OBJECT_KEY in held for call, held in timeline(record).listings)
     printed = any(OBJECT_KEY in line for line in record.stdout.splitlines())
     if listed and printed:

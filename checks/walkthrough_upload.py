@@ -2,7 +2,7 @@
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import no_calls_verdict_text, replay, run_problem
-from checks.walkthrough import OBJECT_BODY, OBJECT_KEY, expected_bucket
+from checks.walkthrough import OBJECT_BODY, OBJECT_KEY, walkthrough_bucket
 from engine.record import ObjectInfo, RunRecord
 
 ID = "walkthrough_upload"
@@ -12,14 +12,20 @@ NAME = "Upload the file"
 def check(record: RunRecord) -> Verdict:
     if message := no_calls_verdict_text(record):
         return failed(message)
-    bucket = expected_bucket(record)
+    bucket = walkthrough_bucket(record)
+    if bucket is None:
+        return failed("No bucket was created, so there was nowhere to upload to.", run_problem(record))
     uploaded: ObjectInfo | None = None
     for _call, state in replay(record):
         uploaded = state.get(bucket, {}).get(OBJECT_KEY, uploaded)
     if uploaded is None:
-        return failed(f"{OBJECT_KEY} was never uploaded to {bucket}: "
-                      f"bucket.upload_file('hello.txt', '{OBJECT_KEY}').", run_problem(record))
+        return failed(
+            f"{OBJECT_KEY} was never uploaded to {bucket}: bucket.upload_file('hello.txt', '{OBJECT_KEY}').",
+            run_problem(record),
+        )
     if uploaded.preview.strip() != OBJECT_BODY:
-        return failed(f"{OBJECT_KEY} holds {uploaded.preview[:60]!r} ({uploaded.size} bytes); "
-                      f"the lab writes {OBJECT_BODY!r} to hello.txt before uploading it.")
+        return failed(
+            f"{OBJECT_KEY} holds {uploaded.preview[:60]!r} ({uploaded.size} bytes); "
+            f"the lab writes {OBJECT_BODY!r} to hello.txt before uploading it."
+        )
     return passed(f"{OBJECT_KEY} in {bucket} holds {OBJECT_BODY!r}.")

@@ -37,8 +37,9 @@ def collect(directory: Path) -> list[tuple[str, list[tuple[str, bytes]]]]:
     return entries
 
 
-def grade_directory(directory: Path, assignment: Assignment, *, jobs: int = 2, username: str = "student",
-                    stdin: str | None = None) -> list[BatchRow]:
+def grade_directory(
+    directory: Path, assignment: Assignment, *, jobs: int = 2, username: str = "student", stdin: str | None = None
+) -> list[BatchRow]:
     def grade_one(entry: tuple[str, list[tuple[str, bytes]]]) -> BatchRow:
         name, uploads = entry
         try:
@@ -69,7 +70,7 @@ def summary_table(rows: list[BatchRow], assignment: Assignment) -> str:
             marks = {c.id: ("pass" if c.passed else "FAIL") for c in row.report.checks}
             table.append([row.name, f"{row.report.score}/{row.report.max_score}", *[marks[i] for i in ids]])
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in table]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     errors = [f"{row.name}: {row.error}" for row in rows if row.error]
     return "\n".join(lines + ([""] + errors if errors else []))

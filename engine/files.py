@@ -78,7 +78,11 @@ def unpack_zip(data: bytes) -> list[SubmittedFile]:
         name = clean_name(member.filename)
         if member.file_size > MAX_FILE_BYTES:
             raise SubmissionError(f"{name} is {member.file_size} bytes unpacked; the limit is {MAX_FILE_BYTES}")
-        if member.compress_size and member.file_size / member.compress_size > MAX_ZIP_RATIO and member.file_size > 64 * 1024:
+        if (
+            member.compress_size
+            and member.file_size / member.compress_size > MAX_ZIP_RATIO
+            and member.file_size > 64 * 1024
+        ):
             raise SubmissionError(f"{name} unpacks {member.file_size // member.compress_size}x: refused as a zip bomb")
         total += member.file_size
         if total > MAX_TOTAL_BYTES:
@@ -141,9 +145,7 @@ def choose_entry_point(files: list[SubmittedFile], requested: str | None = None)
         return scripts[0]
     if ENTRY_POINT_DEFAULT in scripts:
         return ENTRY_POINT_DEFAULT
-    raise SubmissionError(
-        f"several Python files ({', '.join(scripts)}) and no main.py: name the one to run"
-    )
+    raise SubmissionError(f"several Python files ({', '.join(scripts)}) and no main.py: name the one to run")
 
 
 def sources_of(files: list[SubmittedFile]) -> dict[str, str]:

@@ -67,20 +67,29 @@ def evaluate(record: RunRecord, assignment: Assignment) -> list[CheckResult]:
     results = []
     for spec in assignment.checks:
         verdict, crashed = checks.run_check(spec.id, record)
-        results.append(CheckResult(
-            id=spec.id,
-            name=checks.name_of(spec.id),
-            passed=verdict.passed,
-            points=spec.points if verdict.passed else 0,
-            max_points=spec.points,
-            feedback=verdict.feedback,
-            error=crashed,
-        ))
+        results.append(
+            CheckResult(
+                id=spec.id,
+                name=checks.name_of(spec.id),
+                passed=verdict.passed,
+                points=spec.points if verdict.passed else 0,
+                max_points=spec.points,
+                feedback=verdict.feedback,
+                error=crashed,
+            )
+        )
     return results
 
 
-def grade(*, files: list[SubmittedFile], assignment: Assignment, username: str = "student",
-          stdin: str | None = None, entry_point: str | None = None, zygote: MotoZygote | None = None) -> GradeReport:
+def grade(
+    *,
+    files: list[SubmittedFile],
+    assignment: Assignment,
+    username: str = "student",
+    stdin: str | None = None,
+    entry_point: str | None = None,
+    zygote: MotoZygote | None = None,
+) -> GradeReport:
     """Raises SubmissionError (the student's to fix) or InfrastructureError (ours: retry)."""
     entry = choose_entry_point(files, entry_point)
     record = run_submission(

@@ -27,6 +27,7 @@ def _exit_when_owner_dies() -> None:
     A pipe, not PR_SET_PDEATHSIG: that fires when the *thread* that spawned us
     exits, and the owner may be a short-lived thread of a pool.
     """
+
     def watch() -> None:
         while os.read(0, 1024):
             pass
@@ -42,7 +43,8 @@ def build_app():
 
     app = DomainDispatcherApplication(create_backend_app)
     client = Client(app)
-    auth = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x"}
+    signature = "Credential=x/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x"
+    auth = {"Authorization": f"AWS4-HMAC-SHA256 {signature}"}
     client.put("/warm-up", headers=auth)
     client.put("/warm-up/k", data=b"x", headers={**auth, "x-amz-tagging": "a=b"})
     client.get("/warm-up/k?tagging", headers=auth)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -47,13 +49,15 @@ class MotoZygote:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+        self._control_dir = ""
         self._control_path = ""
 
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.poll() is None:
             return
-        control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
-        self._control_path = os.path.join(control_dir, "control.sock")
+        self._remove_control_dir()
+        self._control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
+        self._control_path = os.path.join(self._control_dir, "control.sock")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "engine.moto_zygote", self._control_path],
             cwd=_REPO_ROOT,
@@ -92,6 +96,12 @@ class MotoZygote:
             self._process.kill()
             self._process.wait()
             self._process = None
+        self._remove_control_dir()
+
+    def _remove_control_dir(self) -> None:
+        if self._control_dir:
+            shutil.rmtree(self._control_dir, ignore_errors=True)
+            self._control_dir = ""
 
 
 def _readline_with_timeout(stream, timeout: float) -> bytes:
@@ -103,6 +113,7 @@ def _readline_with_timeout(stream, timeout: float) -> bytes:
 
 
 _zygote = MotoZygote()
+atexit.register(_zygote.close)
 
 
 def shared_zygote() -> MotoZygote:

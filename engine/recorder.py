@@ -12,7 +12,8 @@ import json
 import re
 import threading
 import time
-from typing import IO, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import IO, Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
@@ -49,7 +50,7 @@ def classify_encoding(body: bytes) -> str:
 def _describe_object(backend: Any, fake_key: Any) -> ObjectInfo:
     body = fake_key.value
     encoding = classify_encoding(body)
-    preview = body[:_PREVIEW_CHARS * 4].decode("utf-8", "replace")[:_PREVIEW_CHARS] if encoding == "utf-8" else ""
+    preview = body[: _PREVIEW_CHARS * 4].decode("utf-8", "replace")[:_PREVIEW_CHARS] if encoding == "utf-8" else ""
     tags = {t["Key"]: t["Value"] for t in backend.get_object_tagging(fake_key)["Tags"]}
     return ObjectInfo(size=fake_key.size, tags=tags, encoding=encoding, preview=preview)
 
@@ -196,7 +197,9 @@ class RecordingMiddleware:
         self.state = after
         return changes
 
-    def _call_entry(self, environ, operation, bucket, key, status, error_code, params, changes) -> dict[str, Any] | None:
+    def _call_entry(
+        self, environ, operation, bucket, key, status, error_code, params, changes
+    ) -> dict[str, Any] | None:
         self.seq += 1
         if self.seq > MAX_RECORDED_CALLS:
             self.dropped += 1

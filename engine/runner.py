@@ -17,8 +17,14 @@ from engine.sandbox import run_sandboxed
 from engine.slots import claim_slot
 
 
-def run_submission(*, files: list[SubmittedFile], entry_point: str, stdin: str,
-                   limits: Limits | None = None, zygote: MotoZygote | None = None) -> RunRecord:
+def run_submission(
+    *,
+    files: list[SubmittedFile],
+    entry_point: str,
+    stdin: str,
+    limits: Limits | None = None,
+    zygote: MotoZygote | None = None,
+) -> RunRecord:
     """Run the submission once; raises InfrastructureError when the grader, not the script, failed."""
     limits = limits or Limits()
     zygote = zygote or shared_zygote()
@@ -35,9 +41,15 @@ def run_submission(*, files: list[SubmittedFile], entry_point: str, stdin: str,
         with claim_slot() as uid:
             moto = zygote.open_server(str(run_dir))
             try:
-                outcome = run_sandboxed(run_dir=run_dir, submission_dir=run_dir / "submission",
-                                        moto_socket=moto.socket_path, entry_point=entry_point,
-                                        stdin=stdin.encode(), limits=limits, uid=uid)
+                outcome = run_sandboxed(
+                    run_dir=run_dir,
+                    submission_dir=run_dir / "submission",
+                    moto_socket=moto.socket_path,
+                    entry_point=entry_point,
+                    stdin=stdin.encode(),
+                    limits=limits,
+                    uid=uid,
+                )
             finally:
                 moto.stop()
         calls, final_state, dropped = read_call_record(Path(moto.record_path))
@@ -72,7 +84,8 @@ def _require_traversable(work_dir: Path) -> None:
         if not mode & 0o001:
             raise InfrastructureError(
                 f"work dir {work_dir} is not reachable by the sandbox uid ({path} is not o+x); "
-                "set LABGRADER_WORK_DIR to a directory every user can traverse, such as /tmp")
+                "set LABGRADER_WORK_DIR to a directory every user can traverse, such as /tmp"
+            )
 
 
 def printable(output: bytes) -> str:

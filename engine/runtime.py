@@ -27,8 +27,10 @@ def build(runtime: Path, base_python: str = "/usr/bin/python3") -> None:
     if runtime.exists():
         shutil.rmtree(runtime)
     subprocess.run([base_python, "-m", "venv", str(runtime)], check=True)
-    subprocess.run([str(runtime / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                    "-r", str(_REQUIREMENTS)], check=True)
+    subprocess.run(
+        [str(runtime / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(_REQUIREMENTS)],
+        check=True,
+    )
     shutil.copy(_REQUIREMENTS, runtime / "requirements-sandbox.txt")
     subprocess.run(["chmod", "-R", "a+rX", str(runtime)], check=True)
     for parent in runtime.parents:  # the sandbox uid must be able to traverse to it

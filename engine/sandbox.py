@@ -54,9 +54,7 @@ def runtime_python() -> str:
     runtime = os.environ.get("LABGRADER_SANDBOX_RUNTIME", DEFAULT_RUNTIME)
     python = os.path.join(runtime, "bin", "python")
     if not os.path.exists(python):
-        raise InfrastructureError(
-            f"sandbox runtime missing at {runtime}: build it with `python -m engine.runtime`"
-        )
+        raise InfrastructureError(f"sandbox runtime missing at {runtime}: build it with `python -m engine.runtime`")
     return python
 
 
@@ -72,8 +70,16 @@ def _write_etc(run_dir: Path, uid: int) -> Path:
     return etc
 
 
-def sandbox_command(*, run_dir: Path, submission_dir: Path, moto_socket: str, entry_point: str,
-                    uid: int, limits: Limits, started_fd: int) -> list[str]:
+def sandbox_command(
+    *,
+    run_dir: Path,
+    submission_dir: Path,
+    moto_socket: str,
+    entry_point: str,
+    uid: int,
+    limits: Limits,
+    started_fd: int,
+) -> list[str]:
     python = runtime_python()
     runtime = str(Path(python).parent.parent)
     etc = _write_etc(run_dir, uid)
@@ -95,29 +101,72 @@ def sandbox_command(*, run_dir: Path, submission_dir: Path, moto_socket: str, en
     env_args += ["--setenv", "PATH", f"{runtime}/bin:/usr/bin:/bin"]
     command += [
         "bwrap",
-        "--unshare-all", "--unshare-user", "--disable-userns",
-        "--die-with-parent", "--new-session", "--clearenv",
-        "--ro-bind", "/usr", "/usr",
-        "--symlink", "usr/bin", "/bin",
-        "--symlink", "usr/lib", "/lib",
-        "--symlink", "usr/lib64", "/lib64",
-        "--symlink", "usr/sbin", "/sbin",
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(limits.tmp_mib * mib), "--tmpfs", "/tmp",
-        "--size", str(limits.disk_mib * mib), "--tmpfs", _HOME,
-        "--ro-bind", runtime, runtime,
-        "--ro-bind", str(etc / "passwd"), "/etc/passwd",
-        "--ro-bind", str(etc / "group"), "/etc/group",
-        "--ro-bind", str(etc / "hosts"), "/etc/hosts",
-        "--ro-bind", str(submission_dir), "/run/lab/submission",
-        "--ro-bind", str(_LAUNCHER), "/run/lab/launch.sh",
-        "--bind", moto_socket, "/run/lab/moto.sock",
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/sbin",
+        "/sbin",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmp_mib * mib),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(limits.disk_mib * mib),
+        "--tmpfs",
+        _HOME,
+        "--ro-bind",
+        runtime,
+        runtime,
+        "--ro-bind",
+        str(etc / "passwd"),
+        "/etc/passwd",
+        "--ro-bind",
+        str(etc / "group"),
+        "/etc/group",
+        "--ro-bind",
+        str(etc / "hosts"),
+        "/etc/hosts",
+        "--ro-bind",
+        str(submission_dir),
+        "/run/lab/submission",
+        "--ro-bind",
+        str(_LAUNCHER),
+        "/run/lab/launch.sh",
+        "--bind",
+        moto_socket,
+        "/run/lab/moto.sock",
         # Only /tmp and HOME (both size-capped tmpfs) stay writable.
-        "--remount-ro", "/",
+        "--remount-ro",
+        "/",
         *env_args,
-        "--chdir", _HOME,
-        "--", "/bin/bash", "/run/lab/launch.sh", python, entry_point, str(started_fd),
+        "--chdir",
+        _HOME,
+        "--",
+        "/bin/bash",
+        "/run/lab/launch.sh",
+        python,
+        entry_point,
+        str(started_fd),
     ]
     return command
 
@@ -138,27 +187,43 @@ class _StreamKeeper:
             self.truncated = True
 
 
-def run_sandboxed(*, run_dir: Path, submission_dir: Path, moto_socket: str, entry_point: str,
-                  stdin: bytes, limits: Limits, uid: int) -> ProcessOutcome:
+def run_sandboxed(
+    *, run_dir: Path, submission_dir: Path, moto_socket: str, entry_point: str, stdin: bytes, limits: Limits, uid: int
+) -> ProcessOutcome:
     # The launcher writes to this pipe once bwrap's setup succeeded: silence
     # means the sandbox, not the script, failed.
     started_read, started_write = os.pipe()
-    command = sandbox_command(run_dir=run_dir, submission_dir=submission_dir, moto_socket=moto_socket,
-                              entry_point=entry_point, uid=uid, limits=limits, started_fd=started_write)
+    command = sandbox_command(
+        run_dir=run_dir,
+        submission_dir=submission_dir,
+        moto_socket=moto_socket,
+        entry_point=entry_point,
+        uid=uid,
+        limits=limits,
+        started_fd=started_write,
+    )
     stdin_path = run_dir / "stdin"
     stdin_path.write_bytes(stdin)
     started = time.monotonic()
     try:
         with open(stdin_path, "rb") as stdin_file:
-            process = subprocess.Popen(command, stdin=stdin_file, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       start_new_session=True, pass_fds=(started_write,))
+            process = subprocess.Popen(
+                command,
+                stdin=stdin_file,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(started_write,),
+            )
     except OSError as error:
         os.close(started_read)
         raise InfrastructureError(f"could not start the sandbox: {error}") from error
     finally:
         os.close(started_write)
-    keepers = {process.stdout: _StreamKeeper(limits.output_kib * 1024),
-               process.stderr: _StreamKeeper(limits.output_kib * 1024)}
+    keepers = {
+        process.stdout: _StreamKeeper(limits.output_kib * 1024),
+        process.stderr: _StreamKeeper(limits.output_kib * 1024),
+    }
     timed_out = _pump_until_exit(process, keepers, started + limits.wall_s)
     duration = time.monotonic() - started
     out, err = keepers[process.stdout], keepers[process.stderr]

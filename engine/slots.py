@@ -15,7 +15,7 @@ import os
 import signal
 import tempfile
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from engine.errors import InfrastructureError
 

@@ -100,3 +100,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = envint("GRADING_SOFT_TIME_LIMIT", "120")
 CELERY_TASK_TIME_LIMIT = envint("GRADING_TIME_LIMIT", "150")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "3600")}
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "grading"
+# Admin re-runs have a queue of their own so that live submissions are not starved.
+CELERY_TASK_ROUTES = {
+    "submissions.tasks.recheck_submission": {"queue": "admin"},
+    "submissions.tasks.reexecute_submission": {"queue": "admin"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-submissions": {"task": "submissions.tasks.sweep_stuck", "schedule": envint("SWEEP_EVERY_S", "60")},
+}
+GRADING_LEASE_MARGIN_S = envint("GRADING_LEASE_MARGIN_S", "30")
+GRADING_MAX_INFRA_RETRIES = envint("GRADING_MAX_INFRA_RETRIES", "3")
+GRADING_RETRY_DELAY_S = envint("GRADING_RETRY_DELAY_S", "10")
+
+# Uploads: the engine enforces per-file and total limits with clear messages;
+# Django's own limits sit just above them so those messages get a chance.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 60

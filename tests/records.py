@@ -20,9 +20,18 @@ class ScriptRun:
         self.stdin = "student\n"
 
     def _call(self, operation, method, bucket, key=None, status=200, error_code=None, params=None, changes=()):
-        call = Call(seq=len(self.calls) + 1, operation=operation, method=method, path=f"/{bucket}/{key or ''}",
-                    status=status, bucket=bucket, key=key, error_code=error_code, params=params or {},
-                    changes=list(changes))
+        call = Call(
+            seq=len(self.calls) + 1,
+            operation=operation,
+            method=method,
+            path=f"/{bucket}/{key or ''}",
+            status=status,
+            bucket=bucket,
+            key=key,
+            error_code=error_code,
+            params=params or {},
+            changes=list(changes),
+        )
         self.calls.append(call)
         return self
 
@@ -30,8 +39,16 @@ class ScriptRun:
         self.state[bucket] = {}
         return self._call("CreateBucket", "PUT", bucket, changes=[Change(bucket=bucket, created=True)])
 
-    def put(self, bucket: str, key: str, size: int = 12, tags: dict | None = None, encoding: str = "utf-8",
-            tagging_on_upload: bool = True, preview: str = "") -> ScriptRun:
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        size: int = 12,
+        tags: dict | None = None,
+        encoding: str = "utf-8",
+        tagging_on_upload: bool = True,
+        preview: str = "",
+    ) -> ScriptRun:
         if bucket not in self.state:
             return self._call("PutObject", "PUT", bucket, key, 404, "NoSuchBucket")
         obj = ObjectInfo(size=size, tags=dict(tags or {}), encoding=encoding, preview=preview)
@@ -45,8 +62,14 @@ class ScriptRun:
         old = self.state[bucket][key]
         obj = ObjectInfo(size=old.size, tags=dict(tags), encoding=old.encoding)
         self.state[bucket][key] = obj
-        return self._call("PutObjectTagging", "PUT", bucket, key, params={"tagging": dict(tags)},
-                          changes=[Change(bucket, key, obj=obj)])
+        return self._call(
+            "PutObjectTagging",
+            "PUT",
+            bucket,
+            key,
+            params={"tagging": dict(tags)},
+            changes=[Change(bucket, key, obj=obj)],
+        )
 
     def list(self, bucket: str, operation: str = "ListObjectsV2") -> ScriptRun:
         if bucket not in self.state:
@@ -77,7 +100,7 @@ class ScriptRun:
         return self
 
     def crashes(self, last_line: str = "RuntimeError: boom", exit_code: int = 1) -> ScriptRun:
-        self.stderr += f"Traceback (most recent call last):\n  File \"main.py\", line 9\n{last_line}\n"
+        self.stderr += f'Traceback (most recent call last):\n  File "main.py", line 9\n{last_line}\n'
         self.exit_code = exit_code
         return self
 
@@ -90,9 +113,19 @@ class ScriptRun:
         return self
 
     def record(self) -> RunRecord:
-        return RunRecord(exit_code=self.exit_code, timed_out=self.timed_out, duration_s=1.0, stdout=self.stdout,
-                         stderr=self.stderr, calls=list(self.calls), final_state={b: dict(o) for b, o in self.state.items()},
-                         sources=dict(self.sources), entry_point="main.py", stdin=self.stdin, limits={"wall_s": 30})
+        return RunRecord(
+            exit_code=self.exit_code,
+            timed_out=self.timed_out,
+            duration_s=1.0,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            calls=list(self.calls),
+            final_state={b: dict(o) for b, o in self.state.items()},
+            sources=dict(self.sources),
+            entry_point="main.py",
+            stdin=self.stdin,
+            limits={"wall_s": 30},
+        )
 
 
 def uploads_three(bucket: str = "lab-alice", sizes=(11, 17, 23)) -> ScriptRun:

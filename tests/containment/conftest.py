@@ -21,8 +21,9 @@ def run_script(monkeypatch):
 
     def run(source: str, **limits) -> "RunRecord":  # noqa: F821
         files = [SubmittedFile("main.py", textwrap.dedent(source).encode())]
-        return run_submission(files=files, entry_point="main.py", stdin="student\n",
-                              limits=Limits(**{"wall_s": 10, **limits}))
+        return run_submission(
+            files=files, entry_point="main.py", stdin="student\n", limits=Limits(**{"wall_s": 10, **limits})
+        )
 
     yield run
     leftovers = os.listdir(work_dir)
@@ -32,8 +33,11 @@ def run_script(monkeypatch):
 
 def sandbox_processes() -> list[int]:
     """Live processes of any sandbox uid."""
-    return [pid for uid in range(slots.SLOT_UID_BASE, slots.SLOT_UID_BASE + slots.SLOT_COUNT)
-            for pid in slots.uid_processes(uid)]
+    return [
+        pid
+        for uid in range(slots.SLOT_UID_BASE, slots.SLOT_UID_BASE + slots.SLOT_COUNT)
+        for pid in slots.uid_processes(uid)
+    ]
 
 
 @pytest.fixture(autouse=True)

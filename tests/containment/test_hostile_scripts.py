@@ -42,7 +42,8 @@ def test_sleeping_forever_is_stopped_at_the_wall_limit(run_script):
 
 
 def test_a_fork_bomb_hits_the_process_limit_and_leaves_nothing(run_script):
-    record = run_script("""
+    record = run_script(
+        """
         import os
         children = 0
         try:
@@ -53,7 +54,9 @@ def test_a_fork_bomb_hits_the_process_limit_and_leaves_nothing(run_script):
                 children += 1
         except OSError as error:
             print("stopped after", children, "forks:", error, flush=True)
-    """, wall_s=5)
+    """,
+        wall_s=5,
+    )
     assert "Resource temporarily unavailable" in record.stdout
     forks = int(record.stdout.split("after ")[1].split()[0])
     assert forks < 64
@@ -94,7 +97,9 @@ def test_the_unix_sockets_of_redis_and_postgres_are_not_there(run_script):
 
 
 def test_the_moto_control_api_is_refused_so_state_cannot_be_reset(run_script):
-    record = run_script(UPLOAD_THREE + """
+    record = run_script(
+        UPLOAD_THREE
+        + """
 import urllib.request
 for path in ("/moto-api/reset", "/moto-api/data.json", "/moto-api/seed?a=1"):
     try:
@@ -102,7 +107,8 @@ for path in ("/moto-api/reset", "/moto-api/data.json", "/moto-api/seed?a=1"):
         print(path, "ACCEPTED")
     except Exception as error:
         print(path, error)
-""")
+"""
+    )
     assert "ACCEPTED" not in record.stdout and "403" in record.stdout
     assert [c.status for c in record.calls if c.operation == "MotoApi"] == [403, 403, 403]
     assert set(record.final_state["lab-x"]) == {"a.txt", "b.txt", "c.txt"}
@@ -115,7 +121,7 @@ def test_the_graders_files_environment_and_secrets_are_unreadable(run_script, mo
     record = run_script(f"""
         import glob, os
         print(dict(os.environ))
-        for path in ["/etc/shadow", "/root/.bashrc", {repo + '/grader/settings.py'!r}, "/proc/1/environ",
+        for path in ["/etc/shadow", "/root/.bashrc", {repo + "/grader/settings.py"!r}, "/proc/1/environ",
                      "/proc/self/environ"] + glob.glob("/proc/*/environ"):
             try:
                 print(path, open(path, "rb").read()[:200])
@@ -159,13 +165,16 @@ def test_killing_every_visible_pid_only_kills_the_sandbox(run_script):
 
 
 def test_hundreds_of_megabytes_on_stdout_are_cut_at_the_limit(run_script):
-    record = run_script("""
+    record = run_script(
+        """
         import sys
         block = "x" * 1023 + "\\n"
         for _ in range(300 * 1024):
             sys.stdout.write(block)
         sys.stderr.write("e" * 100000)
-    """, wall_s=20)
+    """,
+        wall_s=20,
+    )
     assert record.exit_code == 0
     assert record.stdout_truncated and len(record.stdout) == 64 * 1024
     assert record.stderr_truncated and len(record.stderr) == 64 * 1024
@@ -214,13 +223,16 @@ def test_writing_outside_the_working_dir_is_refused(run_script):
 
 @pytest.mark.parametrize("calls", [3000])
 def test_thousands_of_s3_calls_are_recorded_within_bounds(run_script, calls):
-    record = run_script(f"""
+    record = run_script(
+        f"""
         import boto3
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="many")
         for i in range({calls}):
             s3.head_bucket(Bucket="many")
-    """, wall_s=60)
+    """,
+        wall_s=60,
+    )
     assert record.exit_code == 0, record.stderr[-500:]
     assert len(record.calls) + record.calls_dropped == calls + 1
 

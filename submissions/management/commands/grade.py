@@ -53,8 +53,13 @@ class Command(BaseCommand):
             return self._batch(Path(options["batch"]), assignment, options)
         try:
             files = from_uploads(read_paths(options["files"]))
-            report = grade(files=files, assignment=assignment, username=options["username"],
-                           stdin=options["stdin"], entry_point=options["entry_point"])
+            report = grade(
+                files=files,
+                assignment=assignment,
+                username=options["username"],
+                stdin=options["stdin"],
+                entry_point=options["entry_point"],
+            )
         except SubmissionError as error:
             raise CommandError(str(error)) from None
         except InfrastructureError as error:
@@ -67,12 +72,16 @@ class Command(BaseCommand):
     def _batch(self, directory: Path, assignment, options):
         if not directory.is_dir():
             raise CommandError(f"cannot read {directory}: not a directory")
-        rows = grade_directory(directory, assignment, jobs=options["jobs"], username=options["username"],
-                               stdin=options["stdin"])
+        rows = grade_directory(
+            directory, assignment, jobs=options["jobs"], username=options["username"], stdin=options["stdin"]
+        )
         if options["csv"]:
             self.stdout.write(summary_csv(rows, assignment), ending="")
         elif options["json"]:
-            self.stdout.write(json.dumps({row.name: row.report.to_dict() if row.report else {"error": row.error}
-                                          for row in rows}, indent=2))
+            self.stdout.write(
+                json.dumps(
+                    {row.name: row.report.to_dict() if row.report else {"error": row.error} for row in rows}, indent=2
+                )
+            )
         else:
             self.stdout.write(summary_table(rows, assignment))

@@ -93,3 +93,16 @@ def test_it_mentions_truncated_output():
     record = run.record()
     record.stdout_truncated = True
     assert "cut at the output limit" in check(record).feedback
+
+
+def test_printing_the_tag_a_mistagged_object_really_carries_still_shows_the_audit():
+    run = ScriptRun().create_bucket("b").put("b", "a.txt", 4, tags={"project": "intern-labs"}).put("b", "b.txt", 5)
+    run.put("b", "c.txt", 6).list("b").read_tags("b", "a.txt").prints(
+        "a.txt 4\nb.txt 5\nc.txt 6\nproject = intern-labs"
+    )
+    assert check(run.record()).passed
+
+
+def test_printing_a_mistagged_value_does_not_pass_when_another_object_has_the_exact_tag():
+    run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt").prints("a.txt 11\nb.txt 17\nc.txt 23")
+    assert not check(run.record()).passed

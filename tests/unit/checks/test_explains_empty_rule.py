@@ -4,23 +4,29 @@ from checks.explains_empty_rule import check, prose_chunks
 from tests.records import ScriptRun
 
 
-@pytest.mark.parametrize("source", [
-    "# Deleting fails with BucketNotEmpty unless we empty it first\n",
-    "def cleanup():\n    \"\"\"A bucket must be empty before S3 lets you delete it.\"\"\"\n",
-    "# S3 will not delete a bucket\n# that still holds objects: it must be empty first.\n",
-    "print('Cannot remove the bucket while it is not empty')\n",
-    "x = 1  # bucketnotempty is the error code\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# Deleting fails with BucketNotEmpty unless we empty it first\n",
+        'def cleanup():\n    """A bucket must be empty before S3 lets you delete it."""\n',
+        "# S3 will not delete a bucket\n# that still holds objects: it must be empty first.\n",
+        "print('Cannot remove the bucket while it is not empty')\n",
+        "x = 1  # bucketnotempty is the error code\n",
+    ],
+)
 def test_it_accepts_an_explanation_in_a_comment_docstring_or_string(source):
     assert check(ScriptRun().source(source).record()).passed
 
 
-@pytest.mark.parametrize("source", [
-    "import boto3\nbucket.delete()\n",
-    "# delete the bucket\n# done\n",
-    "# empty the bucket\n",
-    "empty_bucket_and_delete = 1\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import boto3\nbucket.delete()\n",
+        "# delete the bucket\n# done\n",
+        "# empty the bucket\n",
+        "empty_bucket_and_delete = 1\n",
+    ],
+)
 def test_it_rejects_sources_without_the_explanation(source):
     verdict = check(ScriptRun().source(source).record())
     assert not verdict.passed

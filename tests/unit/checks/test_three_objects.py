@@ -77,3 +77,15 @@ def test_it_fails_a_script_without_s3_calls_and_shows_its_error():
 def test_it_mentions_the_time_limit_when_the_script_was_stopped():
     run = ScriptRun().times_out()
     assert "stopped at the time limit (30 s)" in check(run.record()).feedback
+
+
+def test_a_multi_line_exception_is_named_with_its_message():
+    run = (
+        ScriptRun()
+        .create_bucket("b")
+        .crashes(
+            "botocore.exceptions.ParamValidationError: Parameter validation failed:\nInvalid type for parameter Delete"
+        )
+    )
+    verdict = check(run.record())
+    assert "ParamValidationError: Parameter validation failed: Invalid type for parameter Delete" in verdict.feedback

@@ -44,3 +44,10 @@ def test_the_listing_must_happen_through_s3():
     verdict = walkthrough_listing.check(walkthrough(list_it=False).prints("hello-boto3.txt").record())
     assert not verdict.passed
     assert "never listed through S3" in verdict.feedback
+
+
+def test_a_wrong_bucket_name_costs_only_the_bucket_check():
+    record = walkthrough(bucket="intern-boto3-lab-myname").record()
+    assert not walkthrough_bucket.check(record).passed
+    assert walkthrough_upload.check(record).passed
+    assert walkthrough_listing.check(record).passed

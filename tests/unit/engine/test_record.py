@@ -1,5 +1,5 @@
-from engine.grading import evaluate
 from engine.assignments import load
+from engine.grading import evaluate
 from engine.record import RunRecord
 from tests.records import correct_run
 

@@ -16,8 +16,10 @@ def test_it_parses_the_tagging_header_like_s3():
 
 
 def test_it_parses_a_put_object_tagging_body():
-    body = (b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>'
-            b"<Tag><Key>Project</Key><Value>Intern-Labs</Value></Tag></TagSet></Tagging>")
+    body = (
+        b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>'
+        b"<Tag><Key>Project</Key><Value>Intern-Labs</Value></Tag></TagSet></Tagging>"
+    )
     assert parse_tagging_xml(body) == {"Project": "Intern-Labs"}
     assert parse_tagging_xml(b"not xml") == {}
 

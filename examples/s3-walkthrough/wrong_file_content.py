@@ -1,0 +1,21 @@
+import boto3
+
+# Create an S3 resource
+s3 = boto3.resource('s3')
+
+# 1. Create a bucket (Note: must be globally unique!)
+bucket_name = "intern-boto3-lab-" + input("Enter your name: ").lower()
+bucket = s3.create_bucket(Bucket=bucket_name)
+print(f"Created bucket: {bucket_name}")
+
+# 2. Upload a file
+with open("hello.txt", "w") as f:
+    f.write("Hello World")
+
+bucket.upload_file("hello.txt", "hello-boto3.txt")
+print("Uploaded hello.txt")
+
+# 3. List objects
+print(f"Objects in {bucket_name}:")
+for obj in bucket.objects.all():
+    print(f"  {obj.key}")

@@ -1,0 +1,197 @@
+"""Grades every example submission in examples/ through the real sandbox.
+
+Each examples/<assignment>/expected.toml lists the examples of that assignment
+and exactly which checks each must fail. The examples are graded once each
+(the result is cached for the module) with the same pipeline the service uses:
+engine.files -> engine.grading.grade -> a sandboxed run against a recording
+moto server -> the checks.
+
+Needs the sandbox runtime (/opt/labgrader/runtime) and the privileges the
+sandbox needs; no database.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from engine import assignments
+from engine.files import from_folder, from_uploads
+from engine.grading import GradeReport, grade
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+MANIFESTS = sorted(EXAMPLES.glob("*/expected.toml"))
+# Checks whose failure has nothing concrete to point at in the run (a missing
+# comment in the source); every other failure must name a key, a bucket or an error.
+NOTHING_CONCRETE_TO_NAME = {"explains_empty_rule"}
+# What a check may name instead when the missing thing is text the lab asks for
+# (the audit's stdout lacking the tag names the tag, not a key).
+LAB_TEXT_IT_MAY_NAME = {"audit_output": {"Intern-Labs"}}
+
+
+@dataclass(frozen=True)
+class Example:
+    assignment: str
+    username: str
+    path: Path
+    description: str
+    fails: frozenset[str]
+    mentions: dict[str, list[str]] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.assignment}/{self.path.name}"
+
+
+def load_examples() -> list[Example]:
+    examples = []
+    for manifest in MANIFESTS:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        for entry in data["example"]:
+            examples.append(
+                Example(
+                    assignment=data["assignment"],
+                    username=data.get("username", "student"),
+                    path=manifest.parent / entry["path"],
+                    description=entry["description"],
+                    fails=frozenset(entry["fails"]),
+                    mentions=entry.get("mentions", {}),
+                )
+            )
+    return examples
+
+
+EXAMPLE_LIST = load_examples()
+every_example = pytest.mark.parametrize("example", EXAMPLE_LIST, ids=[e.label for e in EXAMPLE_LIST])
+
+
+@functools.cache
+def graded(example: Example) -> GradeReport:
+    if example.path.is_dir():
+        files = from_folder(
+            [(str(p.relative_to(example.path)), p.read_bytes()) for p in sorted(example.path.rglob("*")) if p.is_file()]
+        )
+    else:
+        files = from_uploads([(example.path.name, example.path.read_bytes())])
+    return grade(files=files, assignment=assignments.load(example.assignment), username=example.username)
+
+
+def describe(report: GradeReport) -> str:
+    """Enough of a report to see why an assertion failed, without re-running."""
+    lines = [f"score {report.score}/{report.max_score}"]
+    lines += [f"  {'PASS' if c.passed else 'FAIL'} {c.id}: {c.feedback}" for c in report.checks]
+    lines += ["stdout:", report.record.stdout[-2000:], "stderr:", report.record.stderr[-2000:]]
+    return "\n".join(lines)
+
+
+def concrete_names(report: GradeReport) -> set[str]:
+    """Buckets, keys and error codes the run touched, and exception names it printed."""
+    record = report.record
+    names = {c.bucket for c in record.calls if c.bucket}
+    names |= {c.key for c in record.calls if c.key}
+    names |= {c.error_code for c in record.calls if c.error_code}
+    names |= set(re.findall(r"\b\w+(?:Error|Exception)\b", record.stderr))
+    return names
+
+
+def test_every_manifest_lists_exactly_the_examples_in_its_folder():
+    assert {m.parent.name for m in MANIFESTS} == {"s3-content-manager", "s3-walkthrough"}
+    for manifest in MANIFESTS:
+        listed = {e.path.name for e in EXAMPLE_LIST if e.path.parent == manifest.parent}
+        present = {
+            p.name
+            for p in manifest.parent.iterdir()
+            if p.suffix == ".py" or (p.is_dir() and not p.name.startswith((".", "_")))
+        }
+        assert listed == present, (
+            f"{manifest}: listed but missing {listed - present}, present but unlisted {present - listed}"
+        )
+
+
+@every_example
+def test_each_manifest_entry_names_only_checks_of_its_assignment(example):
+    check_ids = {c.id for c in assignments.load(example.assignment).checks}
+    assert example.fails <= check_ids
+    assert set(example.mentions) <= check_ids
+    assert example.description.strip() and "\n" not in example.description
+
+
+def test_the_content_manager_set_has_enough_correct_and_wrong_examples():
+    ours = [e for e in EXAMPLE_LIST if e.assignment == "s3-content-manager"]
+    correct = {e.path.name for e in ours if not e.fails}
+    assert {"correct_client.py", "correct_resource.py"} <= correct
+    assert len([e for e in ours if e.fails]) >= 8
+
+
+@every_example
+def test_each_example_loses_exactly_its_intended_checks(example):
+    report = graded(example)
+    failed = {c.id for c in report.checks if not c.passed}
+    assert failed == example.fails, f"{example.label} ({example.description})\n{describe(report)}"
+    assert not any(c.error for c in report.checks), f"a check crashed\n{describe(report)}"
+
+
+@every_example
+def test_each_example_scores_the_points_of_the_checks_it_keeps(example):
+    assignment = assignments.load(example.assignment)
+    report = graded(example)
+    lost = sum(c.points for c in assignment.checks if c.id in example.fails)
+    assert report.max_score == assignment.max_score == 10
+    assert report.score == assignment.max_score - lost, describe(report)
+
+
+@every_example
+def test_failed_checks_name_a_concrete_key_bucket_or_error(example):
+    report = graded(example)
+    names = concrete_names(report)
+    for check in report.checks:
+        if check.passed or check.id in NOTHING_CONCRETE_TO_NAME:
+            continue
+        allowed = names | LAB_TEXT_IT_MAY_NAME.get(check.id, set())
+        assert any(name in check.feedback for name in allowed), (
+            f"{check.id} feedback names none of {sorted(names)}: {check.feedback!r}"
+        )
+
+
+@pytest.mark.parametrize(
+    "example", [e for e in EXAMPLE_LIST if e.mentions], ids=[e.label for e in EXAMPLE_LIST if e.mentions]
+)
+def test_feedback_mentions_what_the_manifest_promises(example):
+    feedback = {c.id: c.feedback for c in graded(example).checks}
+    for check_id, needles in example.mentions.items():
+        for needle in needles:
+            assert needle in feedback[check_id], f"{check_id}: {needle!r} not in {feedback[check_id]!r}"
+
+
+def test_manage_py_grade_json_gives_a_correct_example_ten_out_of_ten():
+    script = EXAMPLES / "s3-content-manager" / "correct_client.py"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "grade", str(script), "--json", "--username", "alice"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["assignment"] == "s3-content-manager"
+    assert (report["score"], report["max_score"]) == (10, 10), result.stdout
+    assert report["run"]["exit_code"] == 0
+    assert [c["id"] for c in report["checks"]] == [
+        "three_objects",
+        "one_tagged",
+        "audit_output",
+        "cleanup",
+        "explains_empty_rule",
+    ]
+    assert all(c["passed"] for c in report["checks"])
