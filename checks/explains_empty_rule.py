@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -34,6 +35,14 @@ def explains_rule(text: str) -> bool:
     return "empty" in lowered and "bucket" in lowered and bool(_DELETION.search(lowered))
 
 
+def _string_value(literal: str) -> str:
+    try:
+        value = ast.literal_eval(literal)
+    except (ValueError, SyntaxError):
+        return literal  # an f-string: its text is still prose
+    return value if isinstance(value, str) else literal
+
+
 def prose_chunks(source: str) -> list[str]:
     """Comments (consecutive lines joined) and string literals of a Python source."""
     chunks: list[str] = []
@@ -47,8 +56,8 @@ def prose_chunks(source: str) -> list[str]:
                     comment_block = []
                 comment_block.append(token.string.lstrip("#"))
                 last_comment_row = token.start[0]
-            elif token.type == tokenize.STRING or token.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
-                chunks.append(token.string)
+            elif token.type == tokenize.STRING:
+                chunks.append(_string_value(token.string))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         # A script that does not parse still gets credit for what it wrote.
         return [line.split("#", 1)[1] for line in source.splitlines() if "#" in line] + chunks

@@ -47,3 +47,8 @@ def test_it_still_reads_comments_of_a_script_that_does_not_parse():
 def test_it_quotes_what_it_found():
     verdict = check(ScriptRun().source("# BucketNotEmpty: objects first\n").record())
     assert "main.py explains it" in verdict.feedback and "BucketNotEmpty" in verdict.feedback
+
+
+def test_it_quotes_a_docstring_without_its_quote_marks():
+    verdict = check(ScriptRun().source('def cleanup():\n    """The bucket must be empty before delete."""\n').record())
+    assert 'explains it: "The bucket must be empty before delete."' in verdict.feedback

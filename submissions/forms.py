@@ -1,0 +1,34 @@
+from django import forms
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(help_text="One .py file, several files (a script and its text files), or one .zip.")
+    entry_point = forms.CharField(
+        required=False, max_length=255, help_text="Only if you send several .py files and none is main.py."
+    )
+
+
+class OverrideForm(forms.Form):
+    score = forms.IntegerField(min_value=0)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class RerunForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("recheck", "Re-run checks"), ("reexecute", "Re-execute scripts")])
+    student = forms.IntegerField(required=False)

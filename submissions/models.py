@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from engine import assignments as engine_assignments
+
+
+class Course(models.Model):
+    name = models.CharField(max_length=200)
+    code = models.SlugField(unique=True)
+    instructors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="courses_taught", blank=True)
+    students = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="courses_taken", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assignment(models.Model):
+    class Counting(models.TextChoices):
+        LATEST = "latest", "Latest submission"
+        BEST = "best", "Best submission"
+
+    class LatePolicy(models.TextChoices):
+        HARD = "hard", "Hard cutoff: no submissions after the deadline"
+        PENALTY = "penalty", "Penalty: late submissions lose a share of the points"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    spec = models.CharField(max_length=100, help_text="Engine assignment slug (assignments/<slug>.toml)")
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    late_policy = models.CharField(max_length=10, choices=LatePolicy.choices, default=LatePolicy.PENALTY)
+    late_penalty_percent = models.PositiveSmallIntegerField(
+        default=20, help_text="Share of the maximum score lost when late"
+    )
+    counting = models.CharField(max_length=10, choices=Counting.choices, default=Counting.BEST)
+    max_submissions = models.PositiveIntegerField(null=True, blank=True, help_text="Per student; empty: no limit")
+    max_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text="Per student; empty: no limit")
+
+    class Meta:
+        ordering = ["deadline", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.course.code}: {self.title}"
+
+    def engine_assignment(self) -> engine_assignments.Assignment:
+        return engine_assignments.load(self.spec)
+
+    def is_late(self, at: datetime) -> bool:
+        return self.deadline is not None and at > self.deadline
+
+    def late_penalty(self, max_score: int) -> int:
+        return round(max_score * self.late_penalty_percent / 100)
+
+
+class Submission(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        GRADED = "graded", "Graded"
+        NOT_GRADABLE = "not_gradable", "Not gradable"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    entry_point = models.CharField(max_length=255)
+    is_late = models.BooleanField(default=False)
+    score = models.IntegerField(null=True, blank=True)
+    max_score = models.IntegerField(null=True, blank=True)
+    run_record = models.JSONField(null=True, blank=True)
+    # Why it is not graded yet (a grader failure being retried) or not gradable.
+    problem = models.TextField(blank=True)
+    infra_failures = models.PositiveSmallIntegerField(default=0)
+    # A worker claims the row with a token and a lease; a redelivered message
+    # finds it claimed, and the sweep re-queues it only once the lease expired.
+    claim_token = models.CharField(max_length=36, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+    times_graded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["assignment", "student"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.student} {self.assignment.title}"
+
+    @property
+    def latest_override(self) -> ScoreOverride | None:
+        overrides = list(self.overrides.all())
+        return max(overrides, key=lambda o: (o.created_at, o.pk)) if overrides else None
+
+    def counted_score(self) -> int | None:
+        """The score that enters the gradebook: an override wins; otherwise minus the late penalty."""
+        override = self.latest_override
+        if override is not None:
+            return override.score
+        if self.score is None:
+            return None
+        if self.is_late and self.assignment.late_policy == Assignment.LatePolicy.PENALTY:
+            return max(0, self.score - self.assignment.late_penalty(self.max_score or 0))
+        return self.score
+
+
+class SubmissionFile(models.Model):
+    """Files live in the database so that a worker on another machine can read them."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    content = models.BinaryField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["submission", "name"], name="unique_file_name")]
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    def text(self) -> str:
+        return bytes(self.content).decode("utf-8", "replace")
+
+
+class CheckOutcome(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="outcomes")
+    position = models.PositiveSmallIntegerField()
+    check_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    passed = models.BooleanField()
+    points = models.IntegerField()
+    max_points = models.IntegerField()
+    feedback = models.TextField()
+    error = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position"]
+
+
+class ScoreOverride(models.Model):
+    """A manual score, kept as history: the newest one counts."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="overrides")
+    score = models.IntegerField()
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class BulkJob(models.Model):
+    """An admin's re-check or re-execution of many submissions, with progress."""
+
+    class Kind(models.TextChoices):
+        RECHECK = "recheck", "Re-run checks"
+        REEXECUTE = "reexecute", "Re-execute scripts"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.CharField(max_length=300)
+    total = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total

@@ -1,0 +1,183 @@
+"""Reads: who may see what, gradebook rows, charts, the S3 timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from engine.record import RunRecord
+from submissions.models import Assignment, Course, Submission
+
+
+def is_admin(user) -> bool:
+    return user.is_active and (user.is_superuser or user.is_staff)
+
+
+def visible_courses(user) -> QuerySet[Course]:
+    if is_admin(user):
+        return Course.objects.all()
+    return Course.objects.filter(Q(students=user) | Q(instructors=user)).distinct()
+
+
+def teaches(user, course: Course) -> bool:
+    return is_admin(user) or course.instructors.filter(pk=user.pk).exists()
+
+
+def can_view_submission(user, submission: Submission) -> bool:
+    return submission.student_id == user.pk or teaches(user, submission.assignment.course)
+
+
+def queue_position(submission: Submission) -> int | None:
+    """1 = next to be graded. Only meaningful while queued."""
+    if submission.status != Submission.Status.QUEUED:
+        return None
+    ahead = Submission.objects.filter(status=Submission.Status.QUEUED).filter(
+        Q(created_at__lt=submission.created_at) | Q(created_at=submission.created_at, pk__lt=submission.pk)
+    )
+    return ahead.count() + 1
+
+
+def status_payload(submission: Submission) -> dict:
+    """What the live status on a student's page polls."""
+    return {
+        "id": submission.pk,
+        "status": submission.status,
+        "status_label": submission.get_status_display(),
+        "queue_position": queue_position(submission),
+        "score": submission.counted_score(),
+        "max_score": submission.max_score,
+        "problem": submission.problem,
+        "finished": submission.status in (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE),
+    }
+
+
+@dataclass
+class GradebookRow:
+    student: AbstractBaseUser
+    counted: Submission | None
+    attempts: int
+    score: int | None
+    late: bool
+    checks: dict[str, bool] = field(default_factory=dict)
+    overridden: bool = False
+
+
+def counted_submission(assignment: Assignment, graded: list[Submission]) -> Submission | None:
+    if not graded:
+        return None
+    if assignment.counting == Assignment.Counting.LATEST:
+        return max(graded, key=lambda s: (s.created_at, s.pk))
+    return max(graded, key=lambda s: (s.counted_score() or 0, s.created_at, s.pk))
+
+
+def gradebook_rows(*, assignment: Assignment, sort: str = "student") -> list[GradebookRow]:
+    submissions = (
+        Submission.objects.filter(assignment=assignment)
+        .exclude(status=Submission.Status.NOT_GRADABLE)
+        .select_related("assignment")
+        .prefetch_related("outcomes", "overrides")
+    )
+    by_student: dict[int, list[Submission]] = {}
+    for submission in submissions:
+        by_student.setdefault(submission.student_id, []).append(submission)
+    rows = []
+    for student in assignment.course.students.order_by("username"):
+        mine = by_student.get(student.pk, [])
+        counted = counted_submission(assignment, [s for s in mine if s.status == Submission.Status.GRADED])
+        rows.append(
+            GradebookRow(
+                student=student,
+                counted=counted,
+                attempts=len(mine),
+                score=counted.counted_score() if counted else None,
+                late=bool(counted and counted.is_late),
+                checks={o.check_id: o.passed for o in counted.outcomes.all()} if counted else {},
+                overridden=bool(counted and counted.latest_override),
+            )
+        )
+    return sort_rows(rows, sort)
+
+
+SORT_KEYS = {
+    "student": lambda r: r.student.username,
+    "score": lambda r: (r.score is None, -(r.score or 0), r.student.username),
+    "attempts": lambda r: (-r.attempts, r.student.username),
+    "late": lambda r: (not r.late, r.student.username),
+}
+
+
+def sort_rows(rows: list[GradebookRow], sort: str) -> list[GradebookRow]:
+    descending = sort.startswith("-")
+    key = SORT_KEYS.get(sort.lstrip("-"), SORT_KEYS["student"])
+    return sorted(rows, key=key, reverse=descending)
+
+
+def score_histogram(rows: list[GradebookRow], max_score: int) -> list[tuple[int, int]]:
+    """(score, number of students) for every score from 0 to max."""
+    counts = {score: 0 for score in range(max_score + 1)}
+    for row in rows:
+        if row.score is not None:
+            counts[min(max(row.score, 0), max_score)] += 1
+    return list(counts.items())
+
+
+def check_pass_rates(rows: list[GradebookRow], assignment: Assignment) -> list[tuple[str, str, float, int]]:
+    """(check id, name, share passed, graded count) among counted submissions."""
+    import checks
+
+    graded = [row for row in rows if row.counted]
+    rates = []
+    for spec in assignment.engine_assignment().checks:
+        passed = sum(1 for row in graded if row.checks.get(spec.id))
+        rates.append((spec.id, checks.name_of(spec.id), passed / len(graded) if graded else 0.0, len(graded)))
+    return rates
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    operation: str
+    target: str
+    ok: bool
+    result: str
+    changes: list[str]
+    details: str
+
+
+def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
+    """The S3 calls as a student reads them: call, result, what changed."""
+    if not run_record:
+        return []
+    record = RunRecord.from_dict(run_record)
+    entries = []
+    for call in record.calls:
+        target = "/".join(p for p in (call.bucket, call.key) if p) or "(all buckets)"
+        result = str(call.status) + (f" {call.error_code}" if call.error_code else "")
+        details = []
+        if "tagging" in call.params:
+            details.append("tags " + ", ".join(f"{k}={v}" for k, v in call.params["tagging"].items()))
+        if "body_size" in call.params:
+            details.append(f"{call.params['body_size']} bytes")
+        entries.append(
+            TimelineEntry(
+                call.seq,
+                call.operation,
+                target,
+                call.ok,
+                result,
+                [_describe_change(c) for c in call.changes],
+                "; ".join(details),
+            )
+        )
+    return entries
+
+
+def _describe_change(change) -> str:
+    if change.key is None:
+        return f"bucket {change.bucket} {'created' if change.created else 'deleted'}"
+    if change.obj is None:
+        return f"{change.bucket}/{change.key} deleted"
+    tags = ", ".join(f"{k}={v}" for k, v in change.obj.tags.items())
+    return f"{change.bucket}/{change.key} = {change.obj.size} bytes" + (f" [{tags}]" if tags else "")

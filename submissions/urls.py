@@ -1,0 +1,18 @@
+from django.urls import path
+
+from submissions import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
+    path("assignments/<int:pk>/submit/", views.submission_upload, name="submit"),
+    path("assignments/<int:pk>/gradebook/", views.gradebook, name="gradebook"),
+    path("assignments/<int:pk>/gradebook.csv", views.gradebook_csv, name="gradebook_csv"),
+    path("assignments/<int:pk>/rerun/", views.rerun, name="rerun"),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/<int:pk>/status/", views.submission_status, name="submission_status"),
+    path("submissions/<int:pk>/override/", views.submission_override, name="override"),
+    path("submissions/<int:pk>/rerun/", views.submission_rerun, name="submission_rerun"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/status/", views.job_status, name="job_status"),
+]
