@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import timedelta
 
@@ -65,9 +66,10 @@ def _check_limits(assignment: Assignment, student, now) -> None:
         recent = counted.filter(created_at__gt=now - timedelta(hours=1)).order_by("created_at")
         if recent.count() >= assignment.max_per_hour:
             wait = recent.first().created_at + timedelta(hours=1) - now
+            plural = "s" if assignment.max_per_hour != 1 else ""
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
             raise SubmissionRejected(
-                f"At most {assignment.max_per_hour} submissions per hour; "
-                f"try again in {max(1, int(wait.total_seconds() // 60))} min."
+                f"At most {assignment.max_per_hour} submission{plural} per hour; try again in {minutes} min."
             )
 
 

@@ -1,0 +1,22 @@
+import pytest
+
+from tests.factories import make_world
+
+
+@pytest.fixture
+def world(db):
+    return make_world()
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The one seam of these tests: what would have been sent to Celery."""
+    from submissions import tasks
+
+    sent: list[tuple[str, tuple, dict]] = []
+    for name in ("grade_submission", "recheck_submission", "reexecute_submission"):
+        task = getattr(tasks, name)
+        monkeypatch.setattr(
+            task, "apply_async", lambda args, _name=name, **options: sent.append((_name, tuple(args), options))
+        )
+    return sent

@@ -1,0 +1,98 @@
+import csv
+import io
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from submissions.models import CheckOutcome, Submission
+from tests.factories import PASSWORD, make_submission
+
+
+def login(client, username):
+    client.login(username=username, password=PASSWORD)
+    return client
+
+
+def test_an_upload_through_the_form_creates_a_submission_and_redirects_to_it(client, world, enqueued):
+    login(client, "alice")
+    upload = SimpleUploadedFile("lab.py", b"import boto3\n")
+    response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]})
+    submission = Submission.objects.get()
+    assert response.url == reverse("submission", args=[submission.pk])
+
+
+def test_a_refused_upload_shows_why_and_keeps_nothing(client, world, enqueued):
+    login(client, "alice")
+    upload = SimpleUploadedFile("notes.txt", b"no python here")
+    response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]}, follow=True)
+    assert "Upload refused: the submission holds no Python (.py) file" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_uploaded_source_and_output_are_shown_escaped_never_as_html(client, world):
+    hostile = b"<script>alert('x')</script>"
+    submission = make_submission(world.assignment, world.alice, score=1, source=hostile)
+    submission.run_record = {
+        "exit_code": 0,
+        "timed_out": False,
+        "duration_s": 1,
+        "stdout": "<img src=x onerror=1>",
+        "stderr": "",
+        "calls": [],
+    }
+    submission.save()
+    page = login(client, "ada").get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def grade(submission, passes: dict[str, bool]):
+    for position, (check_id, passed) in enumerate(passes.items()):
+        CheckOutcome.objects.create(
+            submission=submission,
+            position=position,
+            check_id=check_id,
+            name=check_id,
+            passed=passed,
+            points=2 if passed else 0,
+            max_points=2,
+            feedback="",
+        )
+
+
+def test_the_gradebook_counts_the_best_or_latest_submission(client, world):
+    best = make_submission(world.assignment, world.alice, score=9)
+    grade(best, {"three_objects": True, "cleanup": True})
+    later = make_submission(world.assignment, world.alice, score=4)
+    grade(later, {"three_objects": True, "cleanup": False})
+    make_submission(world.assignment, world.alice, status=Submission.Status.NOT_GRADABLE)
+    rows = read_csv(login(client, "ada"), world.assignment)
+    assert rows["alice"]["score"] == "9" and rows["alice"]["cleanup"] == "pass" and rows["alice"]["attempts"] == "2"
+    assert rows["bob"]["score"] == "" and rows["bob"]["attempts"] == "0"
+    world.assignment.counting = "latest"
+    world.assignment.save()
+    rows = read_csv(client, world.assignment)
+    assert rows["alice"]["score"] == "4" and rows["alice"]["cleanup"] == "fail"
+
+
+def test_the_gradebook_marks_late_and_overridden_scores(client, world):
+    late = make_submission(world.assignment, world.bob, score=10, is_late=True)
+    rows = read_csv(login(client, "ada"), world.assignment)
+    assert rows["bob"]["score"] == "8" and rows["bob"]["late"] == "yes"
+    client.post(reverse("override", args=[late.pk]), {"score": 10, "reason": "extension granted"})
+    rows = read_csv(client, world.assignment)
+    assert rows["bob"]["score"] == "10" and rows["bob"]["overridden"] == "yes"
+
+
+def test_the_gradebook_sorts_by_score_and_shows_the_charts(client, world):
+    make_submission(world.assignment, world.alice, score=3)
+    make_submission(world.assignment, world.bob, score=10)
+    page = login(client, "ada").get(reverse("gradebook", args=[world.assignment.pk]) + "?sort=score").content.decode()
+    assert page.index('data-student="bob"') < page.index('data-student="alice"')
+    assert 'id="histogram"' in page and "Pass rate per check" in page
+
+
+def read_csv(client, assignment) -> dict[str, dict]:
+    response = client.get(reverse("gradebook_csv", args=[assignment.pk]))
+    assert response["Content-Type"] == "text/csv"
+    return {row["student"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
