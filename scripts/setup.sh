@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # bubblewrap + socat: the sandbox; util-linux: prlimit/setpriv; python3-venv:
 # the runtime scripts run with; redis-server: the broker for end-to-end tests;
-# chromium + chromium-driver: the browser tests.
-packages=(bubblewrap socat util-linux python3-venv redis-server chromium chromium-driver)
+# postgresql: the database of the end-to-end tests; chromium + chromium-driver:
+# the browser tests.
+packages=(bubblewrap socat util-linux python3-venv redis-server postgresql chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
