@@ -56,15 +56,18 @@ class MotoZygote:
         if self._process is not None and self._process.poll() is None:
             return
         self._remove_control_dir()
-        self._control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
-        self._control_path = os.path.join(self._control_dir, "control.sock")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "engine.moto_zygote", self._control_path],
-            cwd=_REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stdin=subprocess.PIPE,  # our death closes it: see moto_zygote
-            env={**os.environ, "PYTHONPATH": str(_REPO_ROOT)},
-        )
+        try:
+            self._control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
+            self._control_path = os.path.join(self._control_dir, "control.sock")
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "engine.moto_zygote", self._control_path],
+                cwd=_REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stdin=subprocess.PIPE,  # our death closes it: see moto_zygote
+                env={**os.environ, "PYTHONPATH": str(_REPO_ROOT)},
+            )
+        except OSError as error:
+            raise InfrastructureError(f"could not start the moto zygote: {error}") from error
         line = _readline_with_timeout(self._process.stdout, _START_TIMEOUT_S)
         if line.strip() != b"ready":
             self._process.kill()

@@ -23,7 +23,7 @@ def recheck_submission(submission_id: int, job_id: int) -> None:
 @shared_task(ignore_result=True)
 def reexecute_submission(submission_id: int, job_id: int) -> None:
     try:
-        services.submission_grade(submission_id=submission_id, allow_regrade=True)
+        services.submission_grade(submission_id=submission_id)
     finally:
         services.bulk_job_advance(job_id=job_id)
 

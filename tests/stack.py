@@ -31,13 +31,16 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, name: str, log_dir: Path, redis_db: int = 13, **settings: str):
+    def __init__(self, name: str, log_dir: Path, redis_db: int = 13, own_redis: bool = False, **settings: str):
         self.name = name
         self.log_dir = log_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database = f"labgrader_{name}"
-        self.redis_url = f"{REDIS_BASE}/{redis_db}"
+        # own_redis: a private redis-server the test may restart (it keeps nothing on disk).
+        self.redis_port = free_port() if own_redis else None
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0" if own_redis else f"{REDIS_BASE}/{redis_db}"
+        self.redis_process: subprocess.Popen | None = None
         self.env = {
             **os.environ,
             "DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0] + "/" + self.database,
@@ -57,63 +60,69 @@ class Stack:
     def start(self, workers: int = 2) -> Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._fresh_database()
+        if self.redis_port:
+            self.start_redis()
         redis.Redis.from_url(self.redis_url).flushdb()
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
         self.manage("seed_demo", "--no-grading")
-        self.web = self._spawn(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "grader.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-            ],
-        )
+        gunicorn = ["gunicorn", "grader.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"]
+        self.web = self._spawn("web", [sys.executable, "-m", *gunicorn, "--timeout", "60"])
         for index in range(workers):
             self.start_worker(index)
         self._wait_for_web()
         return self
 
-    def start_worker(self, index: int, queues: str = "grading,admin") -> subprocess.Popen:
-        worker = self._spawn(
-            f"worker{index}",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "grader",
-                "worker",
-                "--queues",
-                queues,
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"w{index}-{self.name}@%h",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-        )
+    def start_worker(self, index: int, queues: str = "grading,admin", **env: str) -> subprocess.Popen:
+        name = f"worker{index}"
+        options = ["--queues", queues, "--concurrency", "1", "--loglevel", "INFO", "--without-mingle"]
+        options += ["--hostname", f"w{index}-{self.name}@%h", "--without-gossip"]
+        worker = self._spawn(name, [sys.executable, "-m", "celery", "-A", "grader", "worker", *options], env)
         self.workers.append(worker)
-        self._wait_for_log(f"worker{index}", "ready.")
+        self._wait_for_log(name, "ready.")
         return worker
 
+    def kill_worker(self, worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        os.killpg(worker.pid, sig)
+        worker.wait(timeout=30)
+        self.workers.remove(worker)
+
+    def start_beat(self) -> None:
+        schedule = str(self.log_dir / "celerybeat-schedule")
+        command = [sys.executable, "-m", "celery", "-A", "grader", "beat", "--loglevel", "INFO", "-s", schedule]
+        self.extra.append(self._spawn("beat", command))
+
+    def start_redis(self) -> None:
+        command = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1"]
+        self.redis_process = self._spawn("redis", [*command, "--save", "", "--appendonly", "no"])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.redis_port).ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def restart_redis(self) -> None:
+        """Kill Redis (losing every queued message) and start it again on the same port."""
+        self.redis_process.kill()
+        self.redis_process.wait()
+        self.start_redis()
+
+    def worker_running_a_sandbox(self) -> subprocess.Popen | None:
+        """The worker whose process tree holds a sandbox (bwrap) right now, if any."""
+        for worker in self.workers:
+            if any(_is_bwrap(pid) for pid in _descendants(worker.pid)):
+                return worker
+        return None
+
     def stop(self) -> None:
-        for process in [self.web, *self.workers, *self.extra]:
-            if process is not None and process.poll() is None:
+        processes = [p for p in [self.web, *self.workers, *self.extra, self.redis_process] if p is not None]
+        for process in processes:
+            if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in [self.web, *self.workers, *self.extra]:
-            if process is None:
-                continue
+        for process in processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -141,10 +150,11 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "w")
+        environment = {**self.env, **(env or {})}
         return subprocess.Popen(
-            command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def _fresh_database(self) -> None:
@@ -170,6 +180,31 @@ class Stack:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"{name} never said {text!r}:\n" + self.log(name))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _is_bwrap(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip() == "bwrap"
+    except OSError:
+        return False
 
 
 class WebClient:

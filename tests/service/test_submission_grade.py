@@ -172,3 +172,23 @@ def test_an_override_wins_and_its_history_is_kept(world):
     assert [o.score for o in submission.overrides.all()] == [9, 8]
     with pytest.raises(ValueError):
         services.score_override(submission=submission, score=1, reason="  ", by=world.ada)
+
+
+def test_re_execution_queues_the_submission_at_once_with_fresh_retries(
+    world, enqueued, django_capture_on_commit_callbacks
+):
+    done = make_submission(
+        world.assignment,
+        world.alice,
+        status=Submission.Status.NOT_GRADABLE,
+        infra_failures=3,
+        problem="Not gradable: the grader failed",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.bulk_job_start(
+            kind="reexecute", submissions=Submission.objects.filter(pk=done.pk), description="one", by=world.admin
+        )
+    done.refresh_from_db()
+    assert (done.status, done.infra_failures, done.problem) == (Submission.Status.QUEUED, 0, "")
+    [(task, args, options)] = enqueued
+    assert (task, args[0], options) == ("reexecute_submission", done.pk, {"queue": "admin"})

@@ -1,0 +1,64 @@
+"""Grader failures inside one run: each is an InfrastructureError (retry, never a grade)."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+from engine.errors import InfrastructureError
+from engine.motoserver import shared_zygote
+
+SLEEPY = """
+import boto3, time
+boto3.client("s3").create_bucket(Bucket="sleepy-bucket")
+time.sleep(3)
+"""
+HEALTHY = 'import boto3\nboto3.client("s3").create_bucket(Bucket="fine")\n'
+
+
+def test_a_moto_server_dying_mid_run_is_an_infrastructure_error(run_script, monkeypatch):
+    zygote = shared_zygote()
+    opened = []
+    original = zygote.open_server
+
+    def spy(run_dir):
+        instance = original(run_dir)
+        opened.append(instance)
+        return instance
+
+    monkeypatch.setattr(zygote, "open_server", spy)
+    killer = threading.Thread(target=lambda: (time.sleep(1.5), os.kill(opened[0].pid, signal.SIGKILL)))
+    killer.start()
+    with pytest.raises(InfrastructureError, match="moto server"):
+        run_script(SLEEPY)
+    killer.join()
+
+
+def test_a_dead_zygote_is_restarted_for_the_next_run(run_script):
+    run_script(HEALTHY)
+    zygote = shared_zygote()
+    zygote._process.kill()
+    zygote._process.wait()
+    record = run_script(HEALTHY)
+    assert record.exit_code == 0 and [c.operation for c in record.calls] == ["CreateBucket"]
+
+
+def test_a_full_disk_for_run_directories_is_an_infrastructure_error(run_script, monkeypatch):
+    full = tempfile.mkdtemp(prefix="labgrader-full-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k,mode=755", "tmpfs", full], check=True)
+    try:
+        with open(os.path.join(full, "filler"), "wb") as filler:
+            try:
+                filler.write(b"x" * 65536)
+            except OSError:
+                pass
+        monkeypatch.setenv("LABGRADER_WORK_DIR", full)
+        with pytest.raises(InfrastructureError, match="No space left on device"):
+            run_script(HEALTHY)
+    finally:
+        subprocess.run(["umount", full], check=True)
+        os.rmdir(full)
