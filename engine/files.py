@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import posixpath
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 MAX_ZIP_RATIO = 100  # a member that inflates more than this is a zip bomb, not a lab
 ENTRY_POINT_DEFAULT = "main.py"
+# Control, format (e.g. right-to-left override), surrogate (undecodable bytes), private use.
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co"}
+_ZIP_UTF8_FLAG = 0x800
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,8 @@ def clean_name(raw: str) -> str:
     """A safe relative path, or SubmissionError saying why not."""
     if not raw or "\x00" in raw:
         raise SubmissionError("a file has an empty or invalid name")
-    if any(ord(ch) < 32 for ch in raw):
-        raise SubmissionError(f"file name {raw!r} contains control characters")
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in raw):
+        raise SubmissionError(f"file name {raw!r} contains control or invisible characters: rename the file")
     name = raw.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise SubmissionError(f"file name {raw!r} is an absolute path")
@@ -75,7 +79,7 @@ def unpack_zip(data: bytes) -> list[SubmittedFile]:
             continue
         if stat.S_ISLNK(member.external_attr >> 16):
             raise SubmissionError(f"the .zip holds a symbolic link ({member.filename}); send the file itself")
-        name = clean_name(member.filename)
+        name = clean_name(_member_name(member))
         if member.file_size > MAX_FILE_BYTES:
             raise SubmissionError(f"{name} is {member.file_size} bytes unpacked; the limit is {MAX_FILE_BYTES}")
         if (
@@ -89,6 +93,16 @@ def unpack_zip(data: bytes) -> list[SubmittedFile]:
             raise SubmissionError(f"the .zip unpacks to more than {MAX_TOTAL_BYTES} bytes")
         files.append(SubmittedFile(name, _read_member(archive, member)))
     return _validated(_strip_common_folder(files))
+
+
+def _member_name(member: zipfile.ZipInfo) -> str:
+    """The member's name as UTF-8; zipfile decodes unflagged names as cp437."""
+    if member.flag_bits & _ZIP_UTF8_FLAG or member.filename.isascii():
+        return member.filename
+    try:
+        return member.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        raise SubmissionError(f"a file name in the .zip is not valid UTF-8 ({member.filename!r}): rename it") from None
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:

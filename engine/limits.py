@@ -16,6 +16,7 @@ class Limits:
     disk_mib: int = 64  # its HOME and working dir together (a tmpfs)
     tmp_mib: int = 16
     open_files: int = 256
+    recorded_calls: int = 5000  # S3 calls recorded in detail; the rest are counted
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Limits:

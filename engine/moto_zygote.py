@@ -69,7 +69,7 @@ def serve_one_run(conn: socket.socket, app) -> None:
     reader = conn.makefile("rb")
     request = json.loads(reader.readline())
     record_file = open(request["record"], "w", encoding="utf-8")
-    middleware = RecordingMiddleware(app, record_file)
+    middleware = RecordingMiddleware(app, record_file, request["max_calls"])
     server = make_server("unix://" + request["socket"], 0, middleware, threaded=True)
     # The sandboxed script runs under another uid and must be able to connect.
     os.chmod(request["socket"], 0o666)

@@ -73,7 +73,7 @@ class MotoZygote:
             self._process.kill()
             raise InfrastructureError("moto zygote failed to start")
 
-    def open_server(self, run_dir: str) -> MotoInstance:
+    def open_server(self, run_dir: str, max_calls: int) -> MotoInstance:
         socket_path = os.path.join(run_dir, "moto.sock")
         record_path = os.path.join(run_dir, "record.jsonl")
         with self._lock:
@@ -83,7 +83,8 @@ class MotoZygote:
         try:
             conn.settimeout(_REPLY_TIMEOUT_S)
             conn.connect(control_path)
-            conn.sendall(json.dumps({"socket": socket_path, "record": record_path}).encode() + b"\n")
+            request = {"socket": socket_path, "record": record_path, "max_calls": max_calls}
+            conn.sendall(json.dumps(request).encode() + b"\n")
             reply = json.loads(conn.makefile("rb").readline() or b"{}")
         except (OSError, ValueError) as error:
             conn.close()

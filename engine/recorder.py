@@ -20,9 +20,9 @@ from xml.etree import ElementTree
 from engine.record import Change, ObjectInfo
 from engine.s3ops import MUTATING_METHODS, operation_name, split_bucket_key
 
-# Past this many calls, a call is counted but not detailed: a script making
-# tens of thousands of calls must not make the record (or its diffing) explode.
-MAX_RECORDED_CALLS = 5000
+# Past this many calls (Limits.recorded_calls), a call is counted but not
+# detailed: tens of thousands of calls must not make the record (or its diffing) explode.
+DEFAULT_RECORDED_CALLS = 5000
 # Encoding is judged on the head of a body; lab files are a few bytes.
 _ENCODING_SAMPLE = 1 << 20
 _PREVIEW_CHARS = 200
@@ -113,7 +113,8 @@ def _error_code(body: bytes) -> str | None:
 
 
 class RecordingMiddleware:
-    def __init__(self, app: Callable, record_file: IO[str]):
+    def __init__(self, app: Callable, record_file: IO[str], max_calls: int = DEFAULT_RECORDED_CALLS):
+        self.max_calls = max_calls
         self.app = app
         self.record_file = record_file
         self.lock = threading.Lock()
@@ -190,7 +191,7 @@ class RecordingMiddleware:
         return body
 
     def _changes(self) -> list[Change]:
-        if self.seq >= MAX_RECORDED_CALLS:
+        if self.seq >= self.max_calls:
             return []
         after = snapshot_s3()
         changes = diff_states(self.state, after)
@@ -201,7 +202,7 @@ class RecordingMiddleware:
         self, environ, operation, bucket, key, status, error_code, params, changes
     ) -> dict[str, Any] | None:
         self.seq += 1
-        if self.seq > MAX_RECORDED_CALLS:
+        if self.seq > self.max_calls:
             self.dropped += 1
             return None
         return {

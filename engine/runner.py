@@ -39,7 +39,7 @@ def run_submission(
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
     try:
         with claim_slot() as uid:
-            moto = zygote.open_server(str(run_dir))
+            moto = zygote.open_server(str(run_dir), limits.recorded_calls)
             try:
                 outcome = run_sandboxed(
                     run_dir=run_dir,

@@ -28,11 +28,28 @@ def envsecret(name: str, default: str = "") -> str:
 
 
 DEBUG = envbool("DEBUG", "False")
+
+
+def local_secret_key(path: Path) -> str:
+    """For a checkout with no SECRET_KEY: one random key, made once, kept in var/ (not in git)."""
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+# Secrets come from the environment only. Production (docker-compose.yml) sets
+# LABGRADER_REQUIRE_SECRET=True, so a missing key stops the service instead of
+# falling back to a local one.
 SECRET_KEY = envsecret("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("LABGRADER_REQUIRE_SECRET", "False") == "True":
+    if envbool("LABGRADER_REQUIRE_SECRET", "False"):
         raise RuntimeError("SECRET_KEY (or SECRET_KEY_FILE) must be set")
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+    SECRET_KEY = local_secret_key(BASE_DIR / "var" / "secret_key")
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
@@ -135,3 +152,10 @@ GRADING_RETRY_DELAY_S = envint("GRADING_RETRY_DELAY_S", "10")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 60
+# A request to the upload URL larger than this is refused before it is parsed.
+MAX_UPLOAD_REQUEST_BYTES = 6 * 1024 * 1024
+
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "False")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+X_FRAME_OPTIONS = "DENY"

@@ -1,5 +1,7 @@
 from django import forms
 
+from engine.files import MAX_TOTAL_BYTES
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -19,6 +21,17 @@ class MultipleFileField(forms.FileField):
 
 class UploadForm(forms.Form):
     files = MultipleFileField(help_text="One .py file, several files (a script and its text files), or one .zip.")
+
+    def clean_files(self):
+        # Checked on the sizes Django reports, before any file is read into memory.
+        files = self.cleaned_data["files"]
+        for upload in files:
+            if upload.size > MAX_TOTAL_BYTES:
+                raise forms.ValidationError(f"{upload.name} is {upload.size} bytes; the limit is {MAX_TOTAL_BYTES}.")
+        if sum(upload.size for upload in files) > MAX_TOTAL_BYTES:
+            raise forms.ValidationError(f"the files add up to more than {MAX_TOTAL_BYTES} bytes.")
+        return files
+
     entry_point = forms.CharField(
         required=False, max_length=255, help_text="Only if you send several .py files and none is main.py."
     )

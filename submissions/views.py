@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -65,9 +66,12 @@ def assignment_detail(request, pk: int):
 @require_POST
 def submission_upload(request, pk: int):
     assignment = _assignment_for(request.user, pk)
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.MAX_UPLOAD_REQUEST_BYTES:
+        messages.error(request, f"Upload refused: the upload is larger than {settings.MAX_UPLOAD_REQUEST_BYTES} bytes.")
+        return redirect("assignment", pk=pk)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choose at least one file to upload.")
+        messages.error(request, "Upload refused: " + " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("assignment", pk=pk)
     uploads = [(f.name, f.read()) for f in form.cleaned_data["files"]]
     try:

@@ -25,8 +25,8 @@ def test_a_moto_server_dying_mid_run_is_an_infrastructure_error(run_script, monk
     opened = []
     original = zygote.open_server
 
-    def spy(run_dir):
-        instance = original(run_dir)
+    def spy(run_dir, max_calls):
+        instance = original(run_dir, max_calls)
         opened.append(instance)
         return instance
 

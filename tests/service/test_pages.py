@@ -96,3 +96,20 @@ def read_csv(client, assignment) -> dict[str, dict]:
     response = client.get(reverse("gradebook_csv", args=[assignment.pk]))
     assert response["Content-Type"] == "text/csv"
     return {row["student"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+
+
+def test_an_oversized_request_is_refused_before_it_is_parsed(client, world, enqueued, settings):
+    settings.MAX_UPLOAD_REQUEST_BYTES = 1000
+    login(client, "alice")
+    upload = SimpleUploadedFile("lab.py", b"#" * 5000)
+    response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]}, follow=True)
+    assert "Upload refused: the upload is larger than 1000 bytes." in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_an_oversized_file_is_refused_from_its_declared_size(client, world, enqueued):
+    login(client, "alice")
+    upload = SimpleUploadedFile("huge.zip", b"0" * (5 * 1024 * 1024 + 1))
+    response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]}, follow=True)
+    assert "huge.zip is 5242881 bytes; the limit is 5242880" in response.content.decode()
+    assert not Submission.objects.exists()

@@ -106,3 +106,9 @@ def test_printing_the_tag_a_mistagged_object_really_carries_still_shows_the_audi
 def test_printing_a_mistagged_value_does_not_pass_when_another_object_has_the_exact_tag():
     run = uploads_three().list("lab-alice").read_tags("lab-alice", "a.txt").prints("a.txt 11\nb.txt 17\nc.txt 23")
     assert not check(run.record()).passed
+
+
+def test_feedback_says_when_calls_past_the_recording_cap_were_not_detailed():
+    record = uploads_three().record()
+    record.calls_dropped = 12
+    assert "Only the first 4 S3 calls were recorded in detail; 12 more were counted." in check(record).feedback

@@ -62,7 +62,7 @@ def test_uploaded_names_lose_their_directories():
 
 
 def test_control_characters_in_names_are_refused():
-    with pytest.raises(SubmissionError, match="control characters"):
+    with pytest.raises(SubmissionError, match="control or invisible"):
         from_uploads([("lab\n.py", b"x")])
 
 
@@ -74,3 +74,26 @@ def test_the_entry_point_is_the_only_script_then_main_py_then_the_named_one():
     assert choose_entry_point(two, "helpers.py") == "helpers.py"
     with pytest.raises(SubmissionError, match="name the one to run"):
         choose_entry_point(from_uploads([("a.py", b""), ("b.py", b"")]))
+
+
+def raw_zip(name: bytes) -> bytes:
+    """A zip whose member name is these exact bytes, without the UTF-8 flag."""
+    placeholder = b"P" * len(name)
+    data = make_zip({"main.py": b"", placeholder.decode(): b"x"})
+    return data.replace(placeholder, name)
+
+
+def test_a_zip_member_name_that_is_not_utf8_is_refused():
+    with pytest.raises(SubmissionError, match="not valid UTF-8"):
+        unpack_zip(raw_zip(b"\xff\xfe\xfd.txt"))
+
+
+def test_a_utf8_name_written_without_the_zip_flag_is_read_as_utf8():
+    files = unpack_zip(raw_zip("notes-été.txt".encode()))
+    assert "notes-été.txt" in [f.name for f in files]
+
+
+@pytest.mark.parametrize("name", ["evil\u202etxt.py", "zero\u200bwidth.py", "bell\x07.py"])
+def test_names_with_invisible_or_control_characters_are_refused(name):
+    with pytest.raises(SubmissionError, match="control or invisible"):
+        from_uploads([(name, b"x")])
