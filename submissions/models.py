@@ -164,6 +164,7 @@ class BulkJob(models.Model):
         REEXECUTE = "reexecute", "Re-execute scripts"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
     description = models.CharField(max_length=300)
     total = models.PositiveIntegerField()
     done = models.PositiveIntegerField(default=0)

@@ -109,9 +109,12 @@ SORT_KEYS = {
 
 
 def sort_rows(rows: list[GradebookRow], sort: str) -> list[GradebookRow]:
-    descending = sort.startswith("-")
+    """Sorted by a column; `-column` reverses it, but students with no score stay last."""
     key = SORT_KEYS.get(sort.lstrip("-"), SORT_KEYS["student"])
-    return sorted(rows, key=key, reverse=descending)
+    ordered = sorted(rows, key=key, reverse=sort.startswith("-"))
+    if sort.lstrip("-") == "score":
+        ordered = [r for r in ordered if r.score is not None] + [r for r in ordered if r.score is None]
+    return ordered
 
 
 def score_histogram(rows: list[GradebookRow], max_score: int) -> list[tuple[int, int]]:

@@ -203,13 +203,14 @@ def score_override(*, submission: Submission, score: int, reason: str, by) -> Sc
     return ScoreOverride.objects.create(submission=submission, score=score, reason=reason.strip(), created_by=by)
 
 
-def bulk_job_start(*, kind: str, submissions, description: str, by) -> BulkJob:
+def bulk_job_start(*, kind: str, submissions, description: str, by, assignment=None) -> BulkJob:
     from submissions import tasks
 
     ids = list(submissions.values_list("pk", flat=True))
     with transaction.atomic():
         job = BulkJob.objects.create(
             kind=kind,
+            assignment=assignment,
             description=description,
             total=len(ids),
             created_by=by,

@@ -139,6 +139,7 @@ def gradebook(request, pk: int):
         {
             "assignment": assignment,
             "rows": rows,
+            "any_overridden": any(row.overridden for row in rows),
             "sort": sort,
             "check_ids": [c.id for c in spec.checks],
             "max_score": spec.max_score,
@@ -193,7 +194,11 @@ def rerun(request, pk: int):
     if form.cleaned_data["kind"] == BulkJob.Kind.RECHECK:
         scope = scope.exclude(run_record=None)
     job = services.bulk_job_start(
-        kind=form.cleaned_data["kind"], submissions=scope, description=description, by=request.user
+        kind=form.cleaned_data["kind"],
+        submissions=scope,
+        description=description,
+        by=request.user,
+        assignment=assignment,
     )
     return redirect("job", pk=job.pk)
 
@@ -211,6 +216,7 @@ def submission_rerun(request, pk: int):
         submissions=Submission.objects.filter(pk=pk),
         description=f"Submission #{submission.pk}",
         by=request.user,
+        assignment=submission.assignment,
     )
     return redirect("job", pk=job.pk)
 

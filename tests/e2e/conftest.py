@@ -11,7 +11,8 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().paren
 @pytest.fixture(scope="session")
 def stack():
     """web (gunicorn) + two Celery workers + Redis + PostgreSQL, as real processes."""
-    running = Stack("e2e", ARTIFACTS / "e2e-logs").start(workers=2)
+    # Named per run, with its own Redis, so that two runs on one machine never share state.
+    running = Stack(f"e2e_{os.getpid()}", ARTIFACTS / "e2e-logs", own_redis=True).start(workers=2)
     yield running
     running.stop()
 

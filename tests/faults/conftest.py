@@ -12,7 +12,7 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().paren
 def stack():
     """The real topology with its own Redis (to restart), beat, and short leases so recovery is quick."""
     running = Stack(
-        "faults",
+        f"faults_{os.getpid()}",
         ARTIFACTS / "fault-logs",
         own_redis=True,
         GRADING_TIME_LIMIT="20",

@@ -113,3 +113,18 @@ def test_an_oversized_file_is_refused_from_its_declared_size(client, world, enqu
     response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]}, follow=True)
     assert "huge.zip is 5242881 bytes; the limit is 5242880" in response.content.decode()
     assert not Submission.objects.exists()
+
+
+def test_a_descending_score_sort_still_lists_ungraded_students_last(client, world):
+    make_submission(world.assignment, world.alice, score=3)
+    page = login(client, "ada").get(reverse("gradebook", args=[world.assignment.pk]) + "?sort=-score").content.decode()
+    assert page.index('data-student="alice"') < page.index('data-student="bob"')
+
+
+def test_a_job_page_leads_back_to_its_gradebook(client, world, enqueued):
+    make_submission(
+        world.assignment, world.alice, score=3, run_record={"exit_code": 0, "timed_out": False, "duration_s": 1}
+    )
+    login(client, "admin")
+    response = client.post(reverse("rerun", args=[world.assignment.pk]), {"kind": "recheck"}, follow=True)
+    assert reverse("gradebook", args=[world.assignment.pk]) in response.content.decode()

@@ -9,10 +9,10 @@
       .catch(() => setTimeout(() => poll(url, onData), POLL_MS * 3));
   }
 
-  function label(data) {
+  function label(data, withScore) {
     let text = data.status_label;
     if (data.queue_position) text += ` (position ${data.queue_position} in the queue)`;
-    if (data.score !== null && data.finished) text += ` · ${data.score}/${data.max_score}`;
+    if (withScore && data.score !== null && data.finished) text += ` · ${data.score}/${data.max_score}`;
     return text;
   }
 
@@ -20,9 +20,13 @@
     if (el.id === "job-status") return;
     const reloadWhenFinished = el.dataset.reloadWhenFinished === "true";
     if (el.classList.contains("graded") || el.classList.contains("not_gradable")) return;
+    // In a table of submissions the score has a column of its own.
+    const row = el.closest("tr");
+    const scoreCell = row ? row.querySelector("td.score") : null;
     poll(el.dataset.statusUrl, (data) => {
-      el.textContent = label(data);
+      el.textContent = label(data, !scoreCell);
       el.className = "status " + data.status;
+      if (scoreCell && data.finished) scoreCell.textContent = data.score !== null ? `${data.score}/${data.max_score}` : "";
       if (data.finished) {
         // The feedback, output and S3 timeline are rendered server-side.
         if (reloadWhenFinished) window.location.reload();
