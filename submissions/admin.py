@@ -80,5 +80,17 @@ class BulkJobAdmin(admin.ModelAdmin):
     list_display = ("kind", "description", "done", "total", "created_by", "created_at", "finished_at")
 
 
+@admin.register(SubmissionFile)
+class SubmissionFileAdmin(admin.ModelAdmin):
+    # Shown as text, never served as a file.
+    list_display = ("name", "submission")
+    fields = ("submission", "name", "source")
+    readonly_fields = ("submission", "name", "source")
+
+    @admin.display(description="content")
+    def source(self, obj: SubmissionFile) -> str:
+        return obj.text()
+
+
 admin.site.register(ScoreOverride)
 admin.site.register(CheckOutcome)

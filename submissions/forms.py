@@ -45,3 +45,18 @@ class OverrideForm(forms.Form):
 class RerunForm(forms.Form):
     kind = forms.ChoiceField(choices=[("recheck", "Re-run checks"), ("reexecute", "Re-execute scripts")])
     student = forms.IntegerField(required=False)
+
+
+class AssignmentSettingsForm(forms.ModelForm):
+    class Meta:
+        from submissions.models import Assignment
+
+        model = Assignment
+        fields = ["deadline", "late_policy", "late_penalty_percent", "counting", "max_submissions", "max_per_hour"]
+        widgets = {"deadline": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+
+    def clean_late_penalty_percent(self):
+        value = self.cleaned_data["late_penalty_percent"]
+        if value > 100:
+            raise forms.ValidationError("A penalty is at most 100%.")
+        return value

@@ -39,7 +39,9 @@ class Assignment(models.Model):
     )
     counting = models.CharField(max_length=10, choices=Counting.choices, default=Counting.BEST)
     max_submissions = models.PositiveIntegerField(null=True, blank=True, help_text="Per student; empty: no limit")
-    max_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text="Per student; empty: no limit")
+    max_per_hour = models.PositiveIntegerField(
+        default=20, null=True, blank=True, help_text="Per student; empty: no limit"
+    )
 
     class Meta:
         ordering = ["deadline", "id"]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("assignments/<int:pk>/submit/", views.submission_upload, name="submit"),
     path("assignments/<int:pk>/gradebook/", views.gradebook, name="gradebook"),
     path("assignments/<int:pk>/gradebook.csv", views.gradebook_csv, name="gradebook_csv"),
+    path("assignments/<int:pk>/settings/", views.assignment_settings, name="assignment_settings"),
     path("assignments/<int:pk>/rerun/", views.rerun, name="rerun"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission"),
     path("submissions/<int:pk>/status/", views.submission_status, name="submission_status"),

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from submissions import selectors, services
-from submissions.forms import OverrideForm, RerunForm, UploadForm
+from submissions.forms import AssignmentSettingsForm, OverrideForm, RerunForm, UploadForm
 from submissions.models import Assignment, BulkJob, Submission
 
 
@@ -150,6 +150,18 @@ def gradebook(request, pk: int):
             "rerun_form": RerunForm(),
         },
     )
+
+
+@login_required
+def assignment_settings(request, pk: int):
+    assignment = _assignment_for(request.user, pk)
+    _require_teacher(request.user, assignment)
+    form = AssignmentSettingsForm(request.POST or None, instance=assignment)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("gradebook", pk=pk)
+    return render(request, "submissions/settings.html", {"assignment": assignment, "form": form})
 
 
 @login_required

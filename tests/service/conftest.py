@@ -13,6 +13,9 @@ def enqueued(monkeypatch):
     """The one seam of these tests: what would have been sent to Celery."""
     from submissions import tasks
 
+    from submissions import services
+
+    monkeypatch.setattr(services, "broker_backlog", lambda queue: 0)
     sent: list[tuple[str, tuple, dict]] = []
     for name in ("grade_submission", "recheck_submission", "reexecute_submission"):
         task = getattr(tasks, name)

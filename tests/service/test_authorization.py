@@ -27,6 +27,7 @@ def cases(objects):
         ("get", reverse("assignment", args=[a]), {}, COURSE_MEMBER),
         ("get", reverse("gradebook", args=[a]), {}, TEACHER),
         ("get", reverse("gradebook_csv", args=[a]), {}, TEACHER),
+        ("get", reverse("assignment_settings", args=[a]), {}, TEACHER),
         ("post", reverse("rerun", args=[a]), {"kind": "recheck"}, ADMIN_POST),
         ("get", reverse("submission", args=[s]), {}, VIEWER),
         ("get", reverse("submission_status", args=[s]), {}, VIEWER),

@@ -128,3 +128,33 @@ def test_a_job_page_leads_back_to_its_gradebook(client, world, enqueued):
     login(client, "admin")
     response = client.post(reverse("rerun", args=[world.assignment.pk]), {"kind": "recheck"}, follow=True)
     assert reverse("gradebook", args=[world.assignment.pk]) in response.content.decode()
+
+
+def test_an_instructor_sets_the_deadline_policy_and_limits(client, world):
+    login(client, "ada")
+    url = reverse("assignment_settings", args=[world.assignment.pk])
+    response = client.post(
+        url,
+        {
+            "deadline": "2026-12-01T23:59",
+            "late_policy": "hard",
+            "late_penalty_percent": 0,
+            "counting": "latest",
+            "max_submissions": 5,
+            "max_per_hour": 3,
+        },
+    )
+    assert response.status_code == 302
+    world.assignment.refresh_from_db()
+    assert (world.assignment.late_policy, world.assignment.counting) == ("hard", "latest")
+    assert (world.assignment.max_submissions, world.assignment.max_per_hour) == (5, 3)
+    assert world.assignment.deadline.strftime("%Y-%m-%d %H:%M") == "2026-12-01 23:59"
+
+
+def test_a_penalty_over_100_percent_is_refused(client, world):
+    login(client, "ada")
+    response = client.post(
+        reverse("assignment_settings", args=[world.assignment.pk]),
+        {"late_policy": "penalty", "late_penalty_percent": 150, "counting": "best"},
+    )
+    assert "A penalty is at most 100%." in response.content.decode()

@@ -192,3 +192,11 @@ def test_re_execution_queues_the_submission_at_once_with_fresh_retries(
     assert (done.status, done.infra_failures, done.problem) == (Submission.Status.QUEUED, 0, "")
     [(task, args, options)] = enqueued
     assert (task, args[0], options) == ("reexecute_submission", done.pk, {"queue": "admin"})
+
+
+def test_the_sweep_leaves_long_queued_rows_alone_while_the_broker_still_has_a_backlog(world, enqueued, monkeypatch):
+    monkeypatch.setattr(services, "broker_backlog", lambda queue: 120)
+    make_submission(
+        world.assignment, world.bob, status=Submission.Status.QUEUED, enqueued_at=timezone.now() - timedelta(hours=1)
+    )
+    assert services.sweep_stuck() == 0 and enqueued == []
