@@ -10,10 +10,8 @@ def world(db):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """The one seam of these tests: what would have been sent to Celery."""
-    from submissions import tasks
-
-    from submissions import services
+    """The one seam of these tests, the broker: what would have been sent to Celery (and no backlog)."""
+    from submissions import services, tasks
 
     monkeypatch.setattr(services, "broker_backlog", lambda queue: 0)
     sent: list[tuple[str, tuple, dict]] = []
