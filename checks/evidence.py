@@ -89,6 +89,9 @@ def run_problem(record: RunRecord) -> str:
     """The run's own error, in a sentence, or '' when it ended normally."""
     if record.timed_out:
         return f"The script was stopped at the time limit ({record.limits.get('wall_s', 30):g} s)."
+    if record.oom_killed:
+        memory = record.limits.get("memory_mib", 512)
+        return f"The script went over its {memory} MiB of memory and was killed (MemoryError or SIGKILL)."
     if record.exit_code in (0, None):
         return ""
     error = last_error(record.stderr)

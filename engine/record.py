@@ -80,6 +80,8 @@ class RunRecord:
     stderr: str = ""
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    oom_killed: bool = False  # the run went over its memory budget and the kernel killed a process
+    memory_scope: str = "process"  # "run" when one budget bounded all its processes (a cgroup)
     calls: list[Call] = field(default_factory=list)
     # Calls past the recording cap are counted, not detailed; the final state stays exact.
     calls_dropped: int = 0

@@ -63,6 +63,8 @@ def run_submission(
         stderr=printable(outcome.stderr),
         stdout_truncated=outcome.stdout_truncated,
         stderr_truncated=outcome.stderr_truncated,
+        oom_killed=outcome.oom_killed,
+        memory_scope=outcome.memory_scope,
         calls=calls,
         calls_dropped=dropped,
         final_state=final_state,

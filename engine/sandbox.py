@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import slots
+from engine.cgroups import run_cgroup
 from engine.errors import InfrastructureError
 from engine.limits import Limits
 
@@ -48,6 +49,10 @@ class ProcessOutcome:
     stderr: bytes
     stdout_truncated: bool
     stderr_truncated: bool
+    oom_killed: bool = False
+    # "run": one memory budget for all the run's processes (a cgroup);
+    # "process": RLIMIT_AS per process only (no cgroup could be made here).
+    memory_scope: str = "process"
 
 
 def runtime_python() -> str:
@@ -204,28 +209,33 @@ def run_sandboxed(
     )
     stdin_path = run_dir / "stdin"
     stdin_path.write_bytes(stdin)
-    started = time.monotonic()
-    try:
-        with open(stdin_path, "rb") as stdin_file:
-            process = subprocess.Popen(
-                command,
-                stdin=stdin_file,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                pass_fds=(started_write,),
-            )
-    except OSError as error:
-        os.close(started_read)
-        raise InfrastructureError(f"could not start the sandbox: {error}") from error
-    finally:
-        os.close(started_write)
-    keepers = {
-        process.stdout: _StreamKeeper(limits.output_kib * 1024),
-        process.stderr: _StreamKeeper(limits.output_kib * 1024),
-    }
-    timed_out = _pump_until_exit(process, keepers, started + limits.wall_s)
-    duration = time.monotonic() - started
+    with run_cgroup(f"slot-{uid}", limits.memory_mib * 1024 * 1024, limits.processes + 8) as cgroup:
+        if cgroup is not None:
+            command = cgroup.enter_prefix() + command
+        started = time.monotonic()
+        try:
+            with open(stdin_path, "rb") as stdin_file:
+                process = subprocess.Popen(
+                    command,
+                    stdin=stdin_file,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                    pass_fds=(started_write,),
+                )
+        except OSError as error:
+            os.close(started_read)
+            raise InfrastructureError(f"could not start the sandbox: {error}") from error
+        finally:
+            os.close(started_write)
+        keepers = {
+            process.stdout: _StreamKeeper(limits.output_kib * 1024),
+            process.stderr: _StreamKeeper(limits.output_kib * 1024),
+        }
+        timed_out = _pump_until_exit(process, keepers, started + limits.wall_s)
+        duration = time.monotonic() - started
+        oom_killed = cgroup is not None and cgroup.oom_killed()
+        slots.kill_uid_processes(uid)  # before the cgroup is removed: it must be empty
     out, err = keepers[process.stdout], keepers[process.stderr]
     with os.fdopen(started_read, "rb") as started_pipe:
         os.set_blocking(started_pipe.fileno(), False)
@@ -240,6 +250,8 @@ def run_sandboxed(
         stderr=bytes(err.kept),
         stdout_truncated=out.truncated,
         stderr_truncated=err.truncated,
+        oom_killed=oom_killed,
+        memory_scope="run" if cgroup is not None else "process",
     )
 
 

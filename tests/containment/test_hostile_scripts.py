@@ -251,3 +251,26 @@ def test_an_unreachable_work_dir_is_an_infrastructure_error(run_script, monkeypa
     monkeypatch.setenv("LABGRADER_WORK_DIR", str(tmp_path))  # under pytest's 0700 root
     with pytest.raises(InfrastructureError, match="not reachable by the sandbox uid"):
         run_script(HEALTHY)
+
+
+def test_forked_memory_hogs_share_one_budget_for_the_whole_run(run_script):
+    # Each child stays under the per-process limit; together they are far over the run's 512 MiB.
+    record = run_script(
+        """
+        import os, time
+        pids = []
+        for i in range(6):
+            pid = os.fork()
+            if pid == 0:
+                x = bytearray(300 * 1024 * 1024)
+                time.sleep(2)
+                os._exit(0)
+            pids.append(pid)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in pids]
+        print(sum(code == 0 for code in codes), "of 6 children held 300 MB at once")
+    """,
+        wall_s=20,
+    )
+    assert record.memory_scope == "run", "this machine lets us make cgroups: the run must have one"
+    held = int(record.stdout.split()[0]) if record.stdout else 0
+    assert held <= 1 and record.oom_killed
