@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 V2_ROOT = Path("/sys/fs/cgroup")
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
