@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import psycopg  # noqa: E402 - after the sys.path insert
 
-from tests.stack import Stack  # noqa: E402
+from tests.stack import Stack, descendants  # noqa: E402
 
 SOLUTION = REPO_ROOT / "examples" / "s3-content-manager" / "correct_client.py"
 ASSIGNMENT = "s3-content-manager"
@@ -60,21 +60,8 @@ LOG_PROBLEM = re.compile(r"ERROR|CRITICAL|Traceback|WorkerLostError|Killed|SIGKI
 # --- process trees and memory -------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(p) for p in handle.read().split()]
-    except OSError:
-        return []
-
-
 def tree(pid: int) -> list[int]:
-    found, todo = [pid], [pid]
-    while todo:
-        for child in children(todo.pop()):
-            found.append(child)
-            todo.append(child)
-    return found
+    return [pid, *descendants(pid)]
 
 
 def rss_kib(pid: int) -> int | None:

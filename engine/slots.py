@@ -86,6 +86,10 @@ def uid_processes(uid: int) -> list[int]:
         if not entry.isdigit():
             continue
         try:
+            # /proc/<pid> is owned by the process's uid: a stat is far cheaper than
+            # reading every process's status file.
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
             fields = _status_fields(entry)
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue

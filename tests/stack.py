@@ -115,7 +115,7 @@ class Stack:
     def worker_running_a_sandbox(self) -> subprocess.Popen | None:
         """The worker whose process tree holds a sandbox (bwrap) right now, if any."""
         for worker in self.workers:
-            if any(_is_bwrap(pid) for pid in _descendants(worker.pid)):
+            if any(_is_bwrap(pid) for pid in descendants(worker.pid)):
                 return worker
         return None
 
@@ -192,7 +192,7 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         for child in _children(todo.pop()):
