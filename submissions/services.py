@@ -108,7 +108,7 @@ def submission_grade(*, submission_id: int) -> str:
     uploads = [(f.name, bytes(f.content)) for f in submission.files.all()]
     try:
         report = grade(
-            files=_files_for(uploads),
+            files=from_folder(uploads),  # stored names are validated relative paths
             assignment=submission.assignment.engine_assignment(),
             username=submission.student.username,
             entry_point=submission.entry_point,
@@ -119,11 +119,6 @@ def submission_grade(*, submission_id: int) -> str:
         # Validated at upload; reaching here means the assignment changed under it.
         return _record_infrastructure_failure(submission, token, f"cannot run the submission: {error}", final=True)
     return "graded" if _store_report(submission, token, report) else "discarded: lease lost"
-
-
-def _files_for(uploads: list[tuple[str, bytes]]):
-    # Stored names are already validated relative paths.
-    return from_folder(uploads)
 
 
 @transaction.atomic
