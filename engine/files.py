@@ -6,6 +6,7 @@ zips are read with size limits counted on the *decompressed* bytes.
 
 from __future__ import annotations
 
+import errno
 import io
 import posixpath
 import stat
@@ -20,6 +21,14 @@ MAX_FILES = 50
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 MAX_ZIP_RATIO = 100  # a member that inflates more than this is a zip bomb, not a lab
+# Folders and junk entries count too: the listing is checked before any member is read.
+MAX_ZIP_ENTRIES = MAX_FILES * 4
+# Linux filesystems (ext4, tmpfs) refuse a longer path component with ENAMETOOLONG.
+MAX_NAME_BYTES = 255
+# Far below PATH_MAX (4096), which must also hold the run directory's own path.
+MAX_PATH_BYTES = 1024
+# No lab nests folders this deep; deeper only makes staging slow or fail.
+MAX_FOLDER_DEPTH = 16
 ENTRY_POINT_DEFAULT = "main.py"
 # Control, format (e.g. right-to-left override), surrogate (undecodable bytes), private use.
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co"}
@@ -70,7 +79,7 @@ def unpack_zip(data: bytes) -> list[SubmittedFile]:
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise SubmissionError(f"the .zip file is damaged or not a zip: {error}") from None
-    if len(members) > MAX_FILES * 4:
+    if len(members) > MAX_ZIP_ENTRIES:
         raise SubmissionError(f"the .zip holds {len(members)} entries; at most {MAX_FILES} files are accepted")
     files = []
     total = 0
@@ -134,10 +143,7 @@ def _validated(files: list[SubmittedFile]) -> list[SubmittedFile]:
         raise SubmissionError("the submission holds no files")
     if len(files) > MAX_FILES:
         raise SubmissionError(f"{len(files)} files submitted; at most {MAX_FILES} are accepted")
-    names = [f.name for f in files]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise SubmissionError(f"two files share the name {duplicates[0]}")
+    _check_names([f.name for f in files])
     for f in files:
         if len(f.content) > MAX_FILE_BYTES:
             raise SubmissionError(f"{f.name} is {len(f.content)} bytes; the limit is {MAX_FILE_BYTES}")
@@ -146,6 +152,50 @@ def _validated(files: list[SubmittedFile]) -> list[SubmittedFile]:
     if not any(f.name.endswith(".py") for f in files):
         raise SubmissionError("the submission holds no Python (.py) file")
     return files
+
+
+def _check_names(names: list[str]) -> None:
+    """Names the filesystem can hold together as one tree, or SubmissionError naming the file."""
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SubmissionError(f"two files share the name {duplicates[0]}")
+    # Lengths and depth first: they bound the work of the clash check below.
+    for name in names:
+        _check_length_and_depth(name)
+    folder = _file_and_folder_clash(names)
+    if folder:
+        raise SubmissionError(f"{_shown(folder)} is both a file and a folder in the submission: rename one of them")
+
+
+def _check_length_and_depth(name: str) -> None:
+    parts = name.split("/")
+    for part in parts:
+        if len(part.encode()) > MAX_NAME_BYTES:
+            raise SubmissionError(
+                f"{_shown(name)}: the name {_shown(part)} is longer than {MAX_NAME_BYTES} bytes: shorten it"
+            )
+    if len(name.encode()) > MAX_PATH_BYTES:
+        raise SubmissionError(f"{_shown(name)}: the path is longer than {MAX_PATH_BYTES} bytes: shorten it")
+    if len(parts) - 1 > MAX_FOLDER_DEPTH:
+        raise SubmissionError(f"{_shown(name)} is more than {MAX_FOLDER_DEPTH} folders deep")
+
+
+def _file_and_folder_clash(names: list[str]) -> str | None:
+    """A name that some other file needs as a folder (data.txt beside data.txt/notes.txt)."""
+    # Exact equality only: Linux names are bytes, so Data.txt and data.txt can coexist.
+    files = set(names)
+    for name in names:
+        parts = name.split("/")
+        for end in range(1, len(parts)):
+            folder = "/".join(parts[:end])
+            if folder in files:
+                return folder
+    return None
+
+
+def _shown(name: str) -> str:
+    """A name short enough to read in feedback: over-long names are the point of some refusals."""
+    return name if len(name) <= 80 else name[:60] + "…" + name[-10:]
 
 
 def choose_entry_point(files: list[SubmittedFile], requested: str | None = None) -> str:
@@ -167,14 +217,37 @@ def sources_of(files: list[SubmittedFile]) -> dict[str, str]:
 
 
 def write_tree(files: list[SubmittedFile], root: Path) -> None:
-    """Stage the files, readable by the sandbox uid, writable by nobody there."""
+    """Stage the files, readable by the sandbox uid, writable by nobody there.
+
+    Callers may build SubmittedFiles without the validation above (run_submission
+    from tests and the CLI), so names are checked again here, and anything the
+    filesystem still refuses is the submission's fault, not the grader's.
+    """
+    for f in files:
+        if clean_name(f.name) != f.name:
+            raise SubmissionError(f"{_shown(f.name)!r} is not a clean relative path")
+    _check_names([f.name for f in files])
+    # Outside the try: a run directory that cannot be made is the grader's fault.
     root.mkdir(mode=0o755)
     for f in files:
-        target = root / f.name
-        for parent in reversed(target.relative_to(root).parents[:-1]):
-            (root / parent).mkdir(mode=0o755, exist_ok=True)
-        target.write_bytes(f.content)
-        target.chmod(0o644)
+        try:
+            _write_file(root, f)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError) as error:
+            raise SubmissionError(
+                f"{_shown(f.name)} cannot be staged: a file and a folder share a name on its path ({error.strerror})"
+            ) from None
+        except OSError as error:
+            if error.errno != errno.ENAMETOOLONG:
+                raise  # e.g. a full disk: the grader's fault, not the student's
+            raise SubmissionError(f"{_shown(f.name)} cannot be staged: its name is too long") from None
+
+
+def _write_file(root: Path, f: SubmittedFile) -> None:
+    target = root / f.name
+    for parent in reversed(target.relative_to(root).parents[:-1]):
+        (root / parent).mkdir(mode=0o755, exist_ok=True)
+    target.write_bytes(f.content)
+    target.chmod(0o644)
 
 
 def read_paths(paths: list[str]) -> list[tuple[str, bytes]]:
