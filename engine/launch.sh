@@ -2,6 +2,8 @@
 # Runs inside the sandbox, as the student's uid, in a fresh network namespace
 # where only loopback exists. $1: the Python interpreter, $2: the entry point,
 # $3: a pipe to tell the grader that the sandbox is up (closed before the script runs).
+# engine/sandbox.py passes this text inline (bash -c): the sandbox uid never
+# opens this file, so the checkout may live where that uid cannot go.
 set -u
 printf started >&"$3"
 eval "exec $3>&-"

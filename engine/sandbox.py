@@ -1,10 +1,13 @@
 """Runs one script under bubblewrap, as an unprivileged per-run uid.
 
-What stops what (see docs/sandbox.md): the network namespace leaves only
+What stops what (see docs/engine.md): the network namespace leaves only
 loopback, where the run's own moto server is bridged in; the mount namespace
-shows /usr, the boto3 runtime and the submission, nothing of the service; a
-pid namespace ends every process of the run when the script exits; rlimits
-bound memory, processes, file size and CPU; the wall clock is ours.
+shows /usr, the boto3 runtime and the submission, nothing of the service, and
+one size-capped tmpfs is all the run can write; a pid namespace ends every
+process of the run when the script exits; rlimits bound memory, processes,
+file size and CPU; the wall clock is ours. The launcher chain starts from a
+minimal environment in "/", so not even bwrap's own init (which the script
+can see) holds anything of the grader.
 """
 
 from __future__ import annotations
@@ -24,9 +27,21 @@ from engine.errors import InfrastructureError
 from engine.limits import Limits
 
 DEFAULT_RUNTIME = "/opt/labgrader/runtime"
+# Read by the grader and handed to bash inline: nothing the sandbox uid needs is
+# reached through the checkout's path, which may be 0700 (a clone in /root).
 _LAUNCHER = Path(__file__).with_name("launch.sh")
+# The run's one disk: a size-capped tmpfs holding HOME and, behind the /tmp and
+# /dev/shm symlinks, the temporary files and POSIX semaphores (Limits.disk_mib).
+_DISK = "/home"
 _HOME = "/home/student"
+_TMP = "/home/.tmp"
+_SHM = "/home/.shm"
+_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _MOTO_PORT = 4566
+# Environment of the launcher chain (cgroup-enter, prlimit, setpriv, bwrap).
+# bwrap's own init inherits it and the script can read /proc/1/environ, so it
+# must hold nothing of the grader's: no SECRET_KEY, DATABASE_URL, REDIS_URL.
+_LAUNCH_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 # Environment of the script: the spec's list, plus PATH and a UTF-8 locale so
 # that print() of non-ASCII text works as on a student's machine.
 _BASE_ENV = {
@@ -85,11 +100,47 @@ def sandbox_command(
     limits: Limits,
     started_fd: int,
 ) -> list[str]:
-    python = runtime_python()
+    """The launcher chain, with absolute paths only: it starts in "/"."""
+    python = os.path.abspath(runtime_python())
     runtime = str(Path(python).parent.parent)
-    etc = _write_etc(run_dir, uid)
+    etc = _write_etc(Path(os.path.abspath(run_dir)), uid)
+    command = _rlimits_prefix(limits)
+    if slots.dedicated_uids():
+        # bwrap run as root with --uid keeps host root privileges: drop them first.
+        command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
+    command += [
+        "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        *_system_mounts(runtime),
+        *_dev_mounts(),
+        *_disk_mounts(limits),
+        *_run_mounts(etc, os.path.abspath(submission_dir), os.path.abspath(moto_socket)),
+        # Only the disk (and the device nodes) stay writable.
+        "--remount-ro",
+        "/",
+        *_env_args(runtime),
+        "--chdir",
+        _HOME,
+        "--",
+        "/bin/bash",
+        "-c",
+        _LAUNCHER.read_text(),
+        "launch.sh",
+        python,
+        entry_point,
+        str(started_fd),
+    ]
+    return command
+
+
+def _rlimits_prefix(limits: Limits) -> list[str]:
     mib = 1024 * 1024
-    command = [
+    return [
         "prlimit",
         f"--as={limits.memory_mib * mib}",
         f"--nproc={limits.processes}",
@@ -99,81 +150,57 @@ def sandbox_command(
         "--core=0",
         "--",
     ]
-    if slots.dedicated_uids():
-        # bwrap run as root with --uid keeps host root privileges: drop them first.
-        command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
-    env_args = [arg for name, value in _BASE_ENV.items() for arg in ("--setenv", name, value)]
-    env_args += ["--setenv", "PATH", f"{runtime}/bin:/usr/bin:/bin"]
-    command += [
-        "bwrap",
-        "--unshare-all",
-        "--unshare-user",
-        "--disable-userns",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--symlink",
-        "usr/sbin",
-        "/sbin",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        str(limits.tmp_mib * mib),
-        "--tmpfs",
-        "/tmp",
-        "--size",
-        str(limits.disk_mib * mib),
-        "--tmpfs",
-        _HOME,
-        "--ro-bind",
-        runtime,
-        runtime,
-        "--ro-bind",
-        str(etc / "passwd"),
-        "/etc/passwd",
-        "--ro-bind",
-        str(etc / "group"),
-        "/etc/group",
-        "--ro-bind",
-        str(etc / "hosts"),
-        "/etc/hosts",
-        "--ro-bind",
-        str(submission_dir),
-        "/run/lab/submission",
-        "--ro-bind",
-        str(_LAUNCHER),
-        "/run/lab/launch.sh",
-        "--bind",
-        moto_socket,
-        "/run/lab/moto.sock",
-        # Only /tmp and HOME (both size-capped tmpfs) stay writable.
-        "--remount-ro",
-        "/",
-        *env_args,
-        "--chdir",
-        _HOME,
-        "--",
-        "/bin/bash",
-        "/run/lab/launch.sh",
-        python,
-        entry_point,
-        str(started_fd),
+
+
+def _system_mounts(runtime: str) -> list[str]:
+    return [
+        *("--ro-bind", "/usr", "/usr"),
+        *("--symlink", "usr/bin", "/bin"),
+        *("--symlink", "usr/lib", "/lib"),
+        *("--symlink", "usr/lib64", "/lib64"),
+        *("--symlink", "usr/sbin", "/sbin"),
+        *("--ro-bind", runtime, runtime),
+        *("--proc", "/proc"),
     ]
-    return command
+
+
+def _dev_mounts() -> list[str]:
+    # Not bwrap's --dev: that is a writable tmpfs with no size cap (and /dev/shm
+    # in it), a disk outside every budget when no cgroup exists. Here /dev holds
+    # the usual device nodes and links, and is read-only.
+    args = ["--tmpfs", "/dev"]
+    for device in _DEVICES:
+        args += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
+    args += ["--symlink", "/proc/self/fd", "/dev/fd"]
+    for number, stream in enumerate(("stdin", "stdout", "stderr")):
+        args += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{stream}"]
+    args += ["--symlink", _SHM, "/dev/shm", "--remount-ro", "/dev"]
+    return args
+
+
+def _disk_mounts(limits: Limits) -> list[str]:
+    # One tmpfs, so HOME, /tmp and /dev/shm share one budget (Limits.disk_mib);
+    # HOME stays a real directory, so the working dir reads /home/student/lab.
+    args = ["--size", str(limits.disk_mib * 1024 * 1024), "--tmpfs", _DISK]
+    for directory in (_HOME, _TMP, _SHM):
+        args += ["--dir", directory]
+    args += ["--symlink", _TMP, "/tmp"]
+    return args
+
+
+def _run_mounts(etc: Path, submission_dir: str, moto_socket: str) -> list[str]:
+    return [
+        *("--ro-bind", str(etc / "passwd"), "/etc/passwd"),
+        *("--ro-bind", str(etc / "group"), "/etc/group"),
+        *("--ro-bind", str(etc / "hosts"), "/etc/hosts"),
+        *("--ro-bind", submission_dir, "/run/lab/submission"),
+        *("--bind", moto_socket, "/run/lab/moto.sock"),
+    ]
+
+
+def _env_args(runtime: str) -> list[str]:
+    env = {**_BASE_ENV, "PATH": f"{runtime}/bin:/usr/bin:/bin"}
+    return [arg for name, value in env.items() for arg in ("--setenv", name, value)]
 
 
 class _StreamKeeper:
@@ -221,7 +248,11 @@ def run_sandboxed(
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     start_new_session=True,
+                    # Nothing of ours but the started pipe: not our variables,
+                    # not our cwd (the checkout), no other descriptor.
                     pass_fds=(started_write,),
+                    env=_LAUNCH_ENV,
+                    cwd="/",
                 )
         except OSError as error:
             os.close(started_read)
