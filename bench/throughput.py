@@ -1,0 +1,931 @@
+"""Throughput near the floor: the grader against bare runs and a naive grader, in one run.
+
+Run from the repository root, as root (the sandbox switches to per-run uids):
+
+    .venv/bin/python bench/throughput.py                      # 20 submissions per mode, 2 lanes
+    .venv/bin/python bench/throughput.py --n 40 --breakdown   # and where the grader's time goes
+    .venv/bin/python bench/throughput.py --all-correct        # every fully correct example, round-robin
+    .venv/bin/python bench/throughput.py --json > out.json    # report on stderr, JSON on stdout
+
+N correct submissions are run `--lanes` at a time (default 2) in three modes:
+
+1. floor: the bare script, `/opt/labgrader/runtime/bin/python <entry>` in a
+   fresh directory holding the submission's files, stdin the username, env
+   AWS_ENDPOINT_URL=http://127.0.0.1:PORT + dummy keys + us-east-1 (HOME is
+   that directory). Each lane has its own `python -m moto.server`, started
+   once before anything is timed. Before each script the lane resets its
+   server (POST /moto-api/reset) and stages the files: both are inside the
+   lane's loop, so they count in the mode's total time and throughput, but
+   not in the per-submission latency, which is the script run alone. No
+   sandbox, no recording, no checks: what running the labs costs at all.
+2. naive: per submission a fresh `python -m moto.server` on a free port,
+   polled every 10 ms until it answers, the bare script run against it, the
+   server stopped (SIGTERM, waited). Latency: server start -> server gone
+   (staging the files is outside it, as for the floor).
+3. grader: engine.grading.grade(files=..., assignment=...) through a
+   ThreadPoolExecutor-like pool of `--lanes` threads sharing this process's
+   zygote (engine.motoserver.shared_zygote(), what grade() uses when given no
+   zygote). The zygote only accepts and forks: each run gets its own forked
+   server, so one zygote is no queue between lanes. A Celery worker process
+   has its own zygote; `--zygote-per-lane` gives each lane its own instead,
+   as N single-concurrency workers would. Every result must score full
+   marks (10/10); anything else, or an exception, is a counted failure.
+
+Each mode first gets one untimed warm-up round (`--lanes` submissions: it
+starts the zygote, warms the floor's servers and the page cache). The timed
+part is `--rounds` rounds (default 5, N split evenly): each round runs the
+three modes back to back on its share, forward then reversed (floor, naive,
+grader, grader, naive, floor, ...), so drift and other load on the shared
+machine hit every mode alike; the figures add up over the rounds. Lanes pull
+the next submission from one shared counter, like a worker pool. Per mode:
+total seconds (sum of its phases' wall time), submissions/s, median and p95
+(nearest rank) latency, and CPU seconds per submission (this process, the
+children it reaped, the floor's moto servers and the zygote with its reaped
+forks, read from /proc). Then the ratios: throughput grader/floor (grader
+subs/s over floor subs/s; 1.0 = at the floor), grader/naive, the same per
+round (its spread shows the noise), and median latency ratios.
+
+`--breakdown` adds, after the timed rounds and in the same interleaved
+rounds, phases that time the grader's parts without editing engine code:
+run_submission() and evaluate() called separately (what grade() does), with
+timers wrapped around engine internals while they run (slot claim, /proc uid
+sweeps, the zygote's open_server and stop, run_sandboxed, its cgroup, the
+record read; a name an engine change removed is reported n/a); a floor phase
+of its own to compare with; a no-op script (`pass`) through run_submission
+and bare (the difference of their Popen->exit times is the sandbox's start
+and teardown); and the zygote's open_server + stop with no script at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from engine import assignments  # noqa: E402 - after the sys.path insert
+from engine.files import SubmittedFile, from_uploads  # noqa: E402
+from engine.grading import evaluate, grade  # noqa: E402
+from engine.runner import run_submission  # noqa: E402
+
+RUNTIME_PYTHON = os.path.join(os.environ.get("LABGRADER_SANDBOX_RUNTIME", "/opt/labgrader/runtime"), "bin", "python")
+EXAMPLES = REPO_ROOT / "examples"
+DEFAULT_EXAMPLE = EXAMPLES / "s3-content-manager" / "correct_client.py"
+MODES = ("floor", "naive", "grader")
+POLL_S = 0.01
+NOOP_SCRIPT = b"pass\n"
+
+
+# --- submissions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    label: str
+    assignment: assignments.Assignment
+    username: str
+    files: tuple[SubmittedFile, ...]
+    entry_point: str
+
+    @property
+    def stdin(self) -> str:
+        return self.assignment.stdin_for(self.username)
+
+
+def entry_point_of(files: list[SubmittedFile]) -> str:
+    """What grade() picks without an explicit entry point: the only .py file, else main.py."""
+    scripts = sorted(f.name for f in files if f.name.endswith(".py"))
+    return scripts[0] if len(scripts) == 1 else "main.py"
+
+
+def load_submission(path: Path, assignment: str, username: str) -> Submission:
+    if path.is_dir():
+        files = [
+            SubmittedFile(str(p.relative_to(path)), p.read_bytes()) for p in sorted(path.rglob("*")) if p.is_file()
+        ]
+    else:
+        files = from_uploads([(path.name, path.read_bytes())])
+    return Submission(
+        label=f"{assignment}/{path.name}",
+        assignment=assignments.load(assignment),
+        username=username,
+        files=tuple(files),
+        entry_point=entry_point_of(files),
+    )
+
+
+def load_pool(all_correct: bool) -> list[Submission]:
+    """correct_client.py; with all_correct, every example its manifest says fails nothing."""
+    manifest = tomllib.loads((DEFAULT_EXAMPLE.parent / "expected.toml").read_text(encoding="utf-8"))
+    pool = [load_submission(DEFAULT_EXAMPLE, manifest["assignment"], manifest.get("username", "student"))]
+    if not all_correct:
+        return pool
+    for path in sorted(EXAMPLES.glob("*/expected.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for entry in data["example"]:
+            example = path.parent / entry["path"]
+            if entry["fails"] or example == DEFAULT_EXAMPLE:
+                continue
+            pool.append(load_submission(example, data["assignment"], data.get("username", "student")))
+    return pool
+
+
+def stage(files: tuple[SubmittedFile, ...] | list[SubmittedFile]) -> str:
+    """A fresh directory holding the submission's files (the bare runs' working directory and HOME)."""
+    work_dir = tempfile.mkdtemp(prefix="bench-throughput-")
+    for f in files:
+        target = Path(work_dir, f.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(f.content)
+    return work_dir
+
+
+# --- bare runs and moto servers ---------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reset_moto(port: int) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+def start_moto(timeout_s: float = 30.0) -> tuple[subprocess.Popen, int]:
+    """A new `python -m moto.server` on a free port, once it answers HTTP."""
+    for _attempt in range(3):  # the free port may be taken between probe and bind
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                reset_moto(port)
+                return process, port
+            except OSError:
+                time.sleep(POLL_S)
+        stop_moto(process)
+    raise RuntimeError("moto.server did not come up (3 attempts)")
+
+
+def stop_moto(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def bare_env(port: int, home: str) -> dict[str, str]:
+    return {
+        "PATH": f"{os.path.dirname(RUNTIME_PYTHON)}:/usr/bin:/bin",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONUNBUFFERED": "1",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+    }
+
+
+def run_bare(work_dir: str, entry_point: str, stdin: str, port: int, wall_s: float) -> tuple[float, str | None]:
+    """One bare script run: (seconds, None) or (seconds, why it failed)."""
+    started = time.perf_counter()
+    try:
+        result = subprocess.run(
+            [RUNTIME_PYTHON, entry_point],
+            cwd=work_dir,
+            env=bare_env(port, work_dir),
+            input=stdin.encode(),
+            capture_output=True,
+            timeout=wall_s,
+            check=False,
+            # A session of its own, as the sandbox's (start_new_session, bwrap --new-session): with
+            # sched autogroup on, each session gets its own CPU share, so a script left in our
+            # session would get less CPU than a sandboxed one whenever anything else is running.
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - started, f"timed out after {wall_s:.0f} s"
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        return elapsed, f"exit {result.returncode}: {result.stderr.decode(errors='replace').strip()[-300:]}"
+    return elapsed, None
+
+
+# --- lanes --------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    latency_s: float
+    label: str
+    error: str | None = None
+    parts: dict[str, float] = field(default_factory=dict)  # --breakdown: seconds per part of this run
+
+
+def run_lanes(count: int, lanes: int, work: Callable[[int, int], Sample]) -> tuple[float, list[Sample]]:
+    """work(lane, index) for index in range(count), `lanes` threads pulling from one counter.
+
+    Returns the wall time from the start (all lanes released at once) to the last one done.
+    """
+    lock = threading.Lock()
+    next_index = [0]
+    samples: list[Sample | None] = [None] * count
+    start = threading.Barrier(lanes + 1)
+
+    def lane(number: int) -> None:
+        start.wait()
+        while True:
+            with lock:
+                index = next_index[0]
+                next_index[0] += 1
+            if index >= count:
+                return
+            try:
+                samples[index] = work(number, index)
+            except Exception as error:  # noqa: BLE001 - a crashed run is a counted failure
+                samples[index] = Sample(0.0, "?", f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=lane, args=(n,), name=f"lane-{n}", daemon=True) for n in range(lanes)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, [s for s in samples if s is not None]
+
+
+# --- the three modes -------------------------------------------------------------------
+
+
+class Floor:
+    """One long-lived moto server per lane."""
+
+    def __init__(self, lanes: int):
+        self.servers = [start_moto() for _ in range(lanes)]
+        self.reset_s: list[float] = []
+
+    def pids(self) -> list[int]:
+        return [process.pid for process, _ in self.servers]
+
+    def run(self, submission: Submission, lane: int) -> Sample:
+        port = self.servers[lane][1]
+        started = time.perf_counter()
+        reset_moto(port)  # in the lane's loop (total time), not in the latency
+        self.reset_s.append(time.perf_counter() - started)
+        work_dir = stage(submission.files)
+        try:
+            latency, error = run_bare(
+                work_dir, submission.entry_point, submission.stdin, port, submission.assignment.limits.wall_s
+            )
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        return Sample(latency, submission.label, error)
+
+    def close(self) -> None:
+        for process, _ in self.servers:
+            stop_moto(process)
+
+
+def run_naive(submission: Submission) -> Sample:
+    work_dir = stage(submission.files)
+    try:
+        started = time.perf_counter()
+        process, port = start_moto()
+        try:
+            _, error = run_bare(
+                work_dir, submission.entry_point, submission.stdin, port, submission.assignment.limits.wall_s
+            )
+        finally:
+            stop_moto(process)
+        return Sample(time.perf_counter() - started, submission.label, error)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def full_marks_error(report) -> str | None:
+    if report.score == report.max_score:
+        return None
+    failed = "; ".join(f"{c.id}: {c.feedback[:120]}" for c in report.checks if not c.passed)
+    return f"scored {report.score}/{report.max_score}: {failed} | stderr: {report.record.stderr[-200:]}"
+
+
+def run_grader(submission: Submission, zygote) -> Sample:
+    started = time.perf_counter()
+    report = grade(
+        files=list(submission.files), assignment=submission.assignment, username=submission.username, zygote=zygote
+    )
+    return Sample(time.perf_counter() - started, submission.label, full_marks_error(report))
+
+
+# --- CPU accounting --------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid: int) -> tuple[int, float, float] | None:
+    """(ppid, own cpu s, reaped children's cpu s) of a live process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # fields[0] is the state (field 3); utime, stime, cutime, cstime are fields 14-17.
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, (int(fields[13]) + int(fields[14])) / _TICK
+
+
+def zygote_pids() -> list[int]:
+    """Our descendants whose command line runs engine.moto_zygote."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = proc_stat(int(entry))
+            if stat is not None:
+                parent_of[int(entry)] = stat[0]
+    mine, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parent_of.items() if ppid in frontier and pid not in mine}
+        mine |= frontier
+    found = []
+    for pid in mine:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"moto_zygote" in handle.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def cpu_snapshot(extra_pids: list[int]) -> dict[str, float]:
+    """CPU seconds so far: this process, children we reaped, and given live processes (with theirs)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snapshot = {"self": own.ru_utime + own.ru_stime, "children": children.ru_utime + children.ru_stime}
+    for pid in extra_pids:
+        stat = proc_stat(pid)
+        if stat is not None:
+            snapshot[f"pid{pid}"] = stat[1] + stat[2]
+    return snapshot
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> float:
+    return sum(value - before.get(key, 0.0) for key, value in after.items())
+
+
+# --- breakdown probes ---------------------------------------------------------------------
+
+_current = threading.local()
+
+
+def _charge(label: str, seconds: float) -> None:
+    parts = getattr(_current, "parts", None)
+    if parts is not None:
+        parts[label] = parts.get(label, 0.0) + seconds
+
+
+def _timed_call(original, label):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _charge(label, time.perf_counter() - started)
+
+    return wrapper
+
+
+class _TimedContext:
+    def __init__(self, inner, label: str):
+        self.inner, self.label = inner, label
+
+    def __enter__(self):
+        started = time.perf_counter()
+        try:
+            return self.inner.__enter__()
+        finally:
+            _charge(self.label, time.perf_counter() - started)
+
+    def __exit__(self, *exc):
+        started = time.perf_counter()
+        try:
+            return self.inner.__exit__(*exc)
+        finally:
+            _charge(self.label, time.perf_counter() - started)
+
+
+def _timed_context(original, label):
+    def wrapper(*args, **kwargs):
+        return _TimedContext(original(*args, **kwargs), label)
+
+    return wrapper
+
+
+# (module, attribute path, context manager?, label). Engine internals: any of them
+# may be renamed by an engine change, and is then reported n/a, not an error.
+PROBES = (
+    ("engine.runner", "claim_slot", True, "slot claim+release"),
+    ("engine.slots", "kill_uid_processes", False, "uid sweeps (/proc scans)"),
+    ("engine.motoserver", "MotoZygote.open_server", False, "moto open_server (fork)"),
+    ("engine.runner", "run_sandboxed", False, "run_sandboxed"),
+    ("engine.sandbox", "run_cgroup", True, "cgroup create+remove"),
+    ("engine.motoserver", "MotoInstance.stop", False, "moto stop (record trailer)"),
+    ("engine.runner", "read_call_record", False, "record read"),
+)
+
+
+@contextlib.contextmanager
+def probes_installed():
+    """Wrap the PROBES that exist in timers; yields the labels installed; restores them all."""
+    restore, installed = [], []
+    try:
+        for module_name, path, is_context, label in PROBES:
+            try:
+                owner = importlib.import_module(module_name)
+                *parents, name = path.split(".")
+                for parent in parents:
+                    owner = getattr(owner, parent)
+                original = getattr(owner, name)
+            except (ImportError, AttributeError):
+                continue
+            if not callable(original):
+                continue
+            had_own = name in vars(owner)
+            setattr(owner, name, (_timed_context if is_context else _timed_call)(original, label))
+            restore.append((owner, name, original, had_own))
+            installed.append(label)
+        yield installed
+    finally:
+        for owner, name, original, had_own in reversed(restore):
+            if had_own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+
+def run_instrumented(submission: Submission, zygote) -> Sample:
+    """run_submission + evaluate, what grade() does, each timed, engine internals probed."""
+    parts: dict[str, float] = {}
+    _current.parts = parts
+    try:
+        started = time.perf_counter()
+        record = run_submission(
+            files=list(submission.files),
+            entry_point=submission.entry_point,
+            stdin=submission.stdin,
+            limits=submission.assignment.limits,
+            zygote=zygote,
+        )
+        parts["run_submission"] = time.perf_counter() - started
+        checked = time.perf_counter()
+        results = evaluate(record, submission.assignment)
+        parts["evaluate (checks)"] = time.perf_counter() - checked
+        parts["Popen->exit (record.duration_s)"] = record.duration_s
+    finally:
+        _current.parts = None
+    score, max_score = sum(r.points for r in results), sum(r.max_points for r in results)
+    error = None if score == max_score else f"scored {score}/{max_score}"
+    return Sample(time.perf_counter() - started, submission.label, error, parts)
+
+
+def run_noop_sandboxed(zygote) -> Sample:
+    record = run_submission(
+        files=[SubmittedFile("main.py", NOOP_SCRIPT)], entry_point="main.py", stdin="", zygote=zygote
+    )
+    error = None if record.exit_code == 0 else f"no-op exited {record.exit_code}: {record.stderr[-200:]}"
+    return Sample(record.duration_s, "noop", error)
+
+
+def run_noop_bare() -> Sample:
+    work_dir = stage([SubmittedFile("main.py", NOOP_SCRIPT)])
+    try:
+        latency, error = run_bare(work_dir, "main.py", "", 9, 30)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return Sample(latency, "noop", error)
+
+
+def run_zygote_noop(zygote, max_calls: int) -> Sample:
+    """open_server + stop of a forked moto server, no script (engine internals: may be n/a)."""
+    run_dir = tempfile.mkdtemp(prefix="bench-throughput-zygote-")
+    try:
+        started = time.perf_counter()
+        try:
+            server = zygote.open_server(run_dir, max_calls)
+        except TypeError as error:  # its signature changed: report n/a rather than guess
+            return Sample(0.0, "zygote-noop", f"n/a (engine API changed): {error}")
+        server.stop()
+        return Sample(time.perf_counter() - started, "zygote-noop")
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+# --- statistics and report ------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+@dataclass
+class ModeResult:
+    total_s: float = 0.0
+    cpu_s: float = 0.0
+    samples: list[Sample] = field(default_factory=list)
+    phases: list[dict] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+    @property
+    def failures(self) -> list[Sample]:
+        return [s for s in self.samples if s.error]
+
+    def summary(self) -> dict:
+        latencies = [s.latency_s for s in self.samples]
+        return {
+            "submissions": self.n,
+            "failures": len(self.failures),
+            "total_s": round(self.total_s, 3),
+            "submissions_per_s": round(self.n / self.total_s, 3),
+            "latency_median_s": round(statistics.median(latencies), 3),
+            "latency_p95_s": round(percentile(latencies, 95), 3),
+            "latency_mean_s": round(statistics.fmean(latencies), 3),
+            "cpu_s_per_submission": round(self.cpu_s / self.n, 3),
+            "phases": self.phases,
+            "first_failures": [f"{s.label}: {s.error}" for s in self.failures[:5]],
+        }
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.0f} ms"
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def mean_part(samples: list[Sample], label: str) -> float | None:
+    values = [s.parts[label] for s in samples if label in s.parts]
+    return statistics.fmean(values) if len(values) == len(samples) and values else None
+
+
+def interleave(
+    work: dict[str, Callable[[int, int], Sample]],
+    n: int,
+    lanes: int,
+    rounds: int,
+    log,
+    watched: Callable[[], list[int]],
+) -> dict[str, ModeResult]:
+    """n submissions per phase kind, in `rounds` rounds, forward then reversed order; CPU per phase."""
+    results = {name: ModeResult() for name in work}
+    names = tuple(work)
+    for round_number, share in enumerate(split(n, rounds)):
+        for name in names if round_number % 2 == 0 else tuple(reversed(names)):
+            pids = watched()
+            before = cpu_snapshot(pids)
+            wall, samples = run_lanes(share, lanes, work[name])
+            time.sleep(0.2)  # let the zygote reap its last forks before reading its CPU time
+            cpu = cpu_used(before, cpu_snapshot(pids + [p for p in watched() if p not in pids]))
+            result = results[name]
+            result.total_s += wall
+            result.cpu_s += cpu
+            result.samples += samples
+            phase = {"round": round_number + 1, "n": share, "wall_s": round(wall, 3), "load1": loadavg()[0]}
+            result.phases.append(phase)
+            log(
+                f"round {round_number + 1:>2} {name:<14} {share} in {wall:6.2f} s  ({share / wall:5.2f}/s, "
+                f"cpu {cpu:4.1f} s)  failures {sum(1 for s in samples if s.error)}  load {phase['load1']}"
+            )
+    return results
+
+
+def breakdown(args, pool, zygote_of, floor: Floor, log, watched) -> dict:
+    """The grader's time per run, by part; and where it goes beyond the floor (its own interleaved floor)."""
+    max_calls = pool[0].assignment.limits.recorded_calls
+    work = {
+        "grader parts": lambda lane, i: run_instrumented(pool[i % len(pool)], zygote_of(lane)),
+        "floor": lambda lane, i: floor.run(pool[i % len(pool)], lane),
+        "no-op sandboxed": lambda lane, i: run_noop_sandboxed(zygote_of(lane)),
+        "no-op bare": lambda lane, i: run_noop_bare(),
+    }
+    try:
+        from engine.motoserver import shared_zygote  # engine internal: n/a if it moved
+
+        work["zygote no-op"] = lambda lane, i: run_zygote_noop(zygote_of(lane) or shared_zygote(), max_calls)
+    except ImportError:
+        pass
+    with probes_installed() as installed:
+        log(f"breakdown: probes on {', '.join(installed) or 'nothing (engine changed)'}")
+        results = interleave(work, args.n, args.lanes, args.rounds, log, watched)
+    runs = results["grader parts"].samples
+    failures = [s for result in results.values() for s in result.samples if s.error]
+
+    def part(label: str) -> float | None:
+        return mean_part(runs, label)
+
+    def ok_mean(name: str) -> float | None:
+        good = [s.latency_s for s in results[name].samples if not s.error] if name in results else []
+        return statistics.fmean(good) if good else None
+
+    def ok_median(name: str) -> float | None:
+        good = [s.latency_s for s in results[name].samples if not s.error] if name in results else []
+        return statistics.median(good) if good else None
+
+    total = statistics.fmean(s.latency_s for s in runs)
+    floor_mean_s = ok_mean("floor")
+    run_sub, checks = part("run_submission"), part("evaluate (checks)")
+    slot, sweeps = part("slot claim+release"), part("uid sweeps (/proc scans)")
+    opened, stopped = part("moto open_server (fork)"), part("moto stop (record trailer)")
+    sandboxed, cgroup = part("run_sandboxed"), part("cgroup create+remove")
+    popen, record_read = part("Popen->exit (record.duration_s)"), part("record read")
+    noop_sandbox_s, noop_bare_s, zygote_noop_s = (
+        ok_mean("no-op sandboxed"),
+        ok_mean("no-op bare"),
+        ok_mean("zygote no-op"),
+    )
+
+    def minus(value, *others):
+        if value is None or any(o is None for o in others):
+            return None
+        return value - sum(others)
+
+    def plus(*values):
+        return None if any(v is None for v in values) else sum(values)
+
+    sandbox_start = minus(noop_sandbox_s, noop_bare_s)
+    table = [
+        ("run_submission + evaluate (grade's work)", total, 0),
+        ("run_submission", run_sub, 1),
+        ("slot claim+release", slot, 2),
+        ("moto open_server (fork)", opened, 2),
+        ("run_sandboxed", sandboxed, 2),
+        ("cgroup create+remove", cgroup, 3),
+        ("Popen->exit (record.duration_s)", popen, 3),
+        ("rest: etc files, uid sweep, pipes", minus(sandboxed, cgroup, popen), 3),
+        ("moto stop (record trailer)", stopped, 2),
+        ("record read", record_read, 2),
+        ("rest: run dir, files, rmtree, RunRecord", minus(run_sub, slot, opened, sandboxed, stopped, record_read), 2),
+        ("evaluate (checks)", checks, 1),
+        ("uid sweeps (/proc scans), inside the above", sweeps, 1),
+    ]
+    beyond_floor = minus(total, floor_mean_s)
+    beyond = [
+        ("grader run (median, for scale)", statistics.median(s.latency_s for s in runs)),
+        ("floor script run (median, for scale)", ok_median("floor")),
+        ("grader run (mean)", total),
+        ("floor script run (mean, same rounds)", floor_mean_s),
+        ("beyond the floor", beyond_floor),
+        ("  checks (evaluate)", checks),
+        ("  moto fork + stop + record read", plus(opened, stopped, record_read)),
+        ("  slot claim+release (its uid sweeps included)", slot),
+        ("  cgroup create+remove", cgroup),
+        ("  sandbox start+teardown (no-op: sandboxed - bare)", sandbox_start),
+        ("  script slower inside: Popen->exit - start+teardown - floor", minus(popen, sandbox_start, floor_mean_s)),
+        ("  rest: uid sweep after the run, etc files, run dir, pipes", None),
+    ]
+    beyond[-1] = (beyond[-1][0], minus(beyond_floor, *(v for _, v in beyond[5:11])))
+    return {
+        "runs": len(runs),
+        "rounds": args.rounds,
+        "probes_installed": installed,
+        "parts_mean_s": {label: None if v is None else round(v, 4) for label, v, _ in table},
+        "beyond_floor_mean_s": {label.strip(): None if v is None else round(v, 4) for label, v in beyond},
+        "noop_script_sandboxed_popen_exit_mean_s": noop_sandbox_s and round(noop_sandbox_s, 4),
+        "noop_script_bare_mean_s": noop_bare_s and round(noop_bare_s, 4),
+        "zygote_open_stop_no_script_mean_s": zygote_noop_s and round(zygote_noop_s, 4),
+        "cpu_s_per_run": {name: round(r.cpu_s / r.n, 4) for name, r in results.items() if r.n},
+        "failures": [f"{s.label}: {s.error}" for s in failures[:5]],
+        "_table": table,
+        "_beyond": beyond,
+    }
+
+
+def print_breakdown(b: dict, lanes: int, out) -> None:
+    def fmt(v):
+        return "     n/a" if v is None else ms(v)
+
+    print(
+        f"\nbreakdown of the grader: {b['runs']} runs, {lanes} at a time, in {b['rounds']} rounds interleaved "
+        "with a floor, no-op scripts and zygote no-ops (means per run; indented parts are inside the line above):",
+        file=out,
+    )
+    for label, value, depth in b["_table"]:
+        print(f"  {'  ' * depth}{label:<{52 - 2 * depth}} {fmt(value)}", file=out)
+    print(
+        f"  no-op script (`pass`): sandboxed Popen->exit {fmt(b['noop_script_sandboxed_popen_exit_mean_s']).strip()}, "
+        f"bare {fmt(b['noop_script_bare_mean_s']).strip()}; zygote open_server+stop with no script "
+        f"{fmt(b['zygote_open_stop_no_script_mean_s']).strip()}",
+        file=out,
+    )
+    print(
+        "  cpu per run: " + ", ".join(f"{name} {fmt(value).strip()}" for name, value in b["cpu_s_per_run"].items()),
+        file=out,
+    )
+    print("where the time beyond the floor goes (means per run):", file=out)
+    for label, value in b["_beyond"]:
+        print(f"  {label:<62} {fmt(value)}", file=out)
+    if b["failures"]:
+        print(f"  !!! breakdown failures: {b['failures']}", file=out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=20, help="submissions per mode (default 20)")
+    parser.add_argument("--lanes", type=int, default=2, help="submissions at a time (default 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds the N are split over (default 5, at most N)")
+    parser.add_argument("--all-correct", action="store_true", help="every fully correct example, round-robin")
+    parser.add_argument("--breakdown", action="store_true", help="also time the grader's parts")
+    parser.add_argument("--zygote-per-lane", action="store_true", help="one moto zygote per lane, not one shared")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout, the report on stderr")
+    args = parser.parse_args()
+    if args.n < 1 or args.lanes < 1 or args.rounds < 1:
+        parser.error("--n, --lanes and --rounds must be at least 1")
+    args.rounds = min(args.rounds, args.n)
+    out = sys.stderr if args.json else sys.stdout
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    if os.geteuid() != 0:
+        log("warning: not root, so runs share this uid (not the production sandbox shape)")
+    pool = load_pool(args.all_correct)
+    load_start = loadavg()
+    log(f"load average at start: {' '.join(map(str, load_start))} ({os.cpu_count()} CPUs)")
+    log(f"pool: {', '.join(s.label for s in pool)}")
+
+    zygotes = []
+    if args.zygote_per_lane:
+        from engine.motoserver import MotoZygote  # engine internal, only for this option
+
+        zygotes = [MotoZygote() for _ in range(args.lanes)]
+
+    def zygote_of(lane: int):
+        return zygotes[lane] if zygotes else None
+
+    floor = Floor(args.lanes)
+    breakdown_result = None
+    try:
+
+        def watched() -> list[int]:
+            return floor.pids() + zygote_pids()
+
+        work = {
+            "floor": lambda lane, i: floor.run(pool[i % len(pool)], lane),
+            "naive": lambda lane, i: run_naive(pool[i % len(pool)]),
+            "grader": lambda lane, i: run_grader(pool[i % len(pool)], zygote_of(lane)),
+        }
+        for mode in MODES:  # warm-up, not timed
+            wall, samples = run_lanes(args.lanes, args.lanes, work[mode])
+            bad = [s for s in samples if s.error]
+            log(f"warm-up {mode}: {wall:.2f} s")
+            if bad:
+                raise SystemExit(f"!!! the warm-up of {mode} failed: {bad[0].label}: {bad[0].error}")
+        floor.reset_s.clear()
+        results = interleave(work, args.n, args.lanes, args.rounds, log, watched)
+        resets = list(floor.reset_s)
+        if args.breakdown:
+            breakdown_result = breakdown(args, pool, zygote_of, floor, log, watched)
+    finally:
+        floor.close()
+        for zygote in zygotes:
+            zygote.close()
+    load_end = loadavg()
+
+    summaries = {mode: results[mode].summary() for mode in MODES}
+    floor_s, naive_s, grader_s = (summaries[m] for m in MODES)
+    per_round = [
+        round((g["n"] / g["wall_s"]) / (f["n"] / f["wall_s"]), 3)
+        for f, g in zip(results["floor"].phases, results["grader"].phases, strict=True)
+    ]
+    ratios = {
+        "throughput_grader_over_floor": round(grader_s["submissions_per_s"] / floor_s["submissions_per_s"], 3),
+        "throughput_grader_over_naive": round(grader_s["submissions_per_s"] / naive_s["submissions_per_s"], 3),
+        "median_latency_grader_over_floor": round(grader_s["latency_median_s"] / floor_s["latency_median_s"], 3),
+        "median_latency_grader_over_naive": round(grader_s["latency_median_s"] / naive_s["latency_median_s"], 3),
+        "cpu_per_submission_grader_over_floor": round(
+            grader_s["cpu_s_per_submission"] / floor_s["cpu_s_per_submission"], 3
+        ),
+        "throughput_grader_over_floor_per_round": per_round,
+        "throughput_grader_over_floor_median_of_rounds": round(statistics.median(per_round), 3),
+    }
+
+    print(
+        f"\nthroughput: {args.n} submissions per mode, {args.lanes} at a time, {args.rounds} interleaved rounds; "
+        f"{os.cpu_count()} CPUs; zygote {'per lane' if zygotes else 'shared'}; "
+        f"pool: {', '.join(s.label for s in pool)}",
+        file=out,
+    )
+    print(f"{'mode':<7} {'total':>8} {'subs/s':>7} {'median':>9} {'p95':>9} {'cpu/sub':>9}  failures", file=out)
+    for mode in MODES:
+        s = summaries[mode]
+        print(
+            f"{mode:<7} {s['total_s']:7.2f}s {s['submissions_per_s']:7.2f} {ms(s['latency_median_s']):>9} "
+            f"{ms(s['latency_p95_s']):>9} {ms(s['cpu_s_per_submission']):>9}  {s['failures']}/{s['submissions']}",
+            file=out,
+        )
+    print(
+        f"throughput ratio grader/floor {ratios['throughput_grader_over_floor']:.2f}x   "
+        f"grader/naive {ratios['throughput_grader_over_naive']:.2f}x   "
+        f"(median latency grader/floor {ratios['median_latency_grader_over_floor']:.2f}, "
+        f"grader/naive {ratios['median_latency_grader_over_naive']:.2f})",
+        file=out,
+    )
+    print(
+        f"grader/floor throughput per round: {' '.join(f'{r:.2f}' for r in per_round)} "
+        f"(median {ratios['throughput_grader_over_floor_median_of_rounds']:.2f})",
+        file=out,
+    )
+    cpu_ratio = ratios["cpu_per_submission_grader_over_floor"]
+    print(
+        f"cpu per submission grader/floor {cpu_ratio:.2f} (where the CPUs are the bottleneck, throughput "
+        f"grader/floor tends to 1/{cpu_ratio:.2f} = {1 / cpu_ratio:.2f}x; kernel work in kworkers, such as "
+        "network namespace teardown, is not counted)",
+        file=out,
+    )
+    if resets:
+        print(
+            f"floor: moto reset before each script, median {ms(statistics.median(resets)).strip()} "
+            "(in the floor's total, not in its latency)",
+            file=out,
+        )
+    print(f"load average: start {' '.join(map(str, load_start))}, end {' '.join(map(str, load_end))}", file=out)
+    if load_start[0] > 0.5 * (os.cpu_count() or 1):
+        print(
+            "warning: the machine was busy before the run started (1-min load above half the CPUs): "
+            "the per-round ratios show how much that moved the figures",
+            file=out,
+        )
+    for mode in MODES:
+        for line in summaries[mode]["first_failures"]:
+            print(f"!!! {mode} failure: {line}", file=out)
+    if breakdown_result is not None:
+        print_breakdown(breakdown_result, args.lanes, out)
+
+    if args.json:
+        document = {
+            "config": {
+                "n": args.n,
+                "lanes": args.lanes,
+                "rounds": args.rounds,
+                "pool": [s.label for s in pool],
+                "zygote": "per lane" if zygotes else "shared",
+                "cpus": os.cpu_count(),
+            },
+            "load_start": load_start,
+            "load_end": load_end,
+            "modes": summaries,
+            "ratios": ratios,
+            "floor_reset_median_s": round(statistics.median(resets), 4) if resets else None,
+        }
+        if breakdown_result is not None:
+            document["breakdown"] = {k: v for k, v in breakdown_result.items() if not k.startswith("_")}
+        json.dump(document, sys.stdout, indent=2)
+        print()
+    failed = sum(s["failures"] for s in summaries.values())
+    if failed:
+        print(f"\n!!! ERROR: {failed} failed submissions (see above) !!!", file=out)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
