@@ -15,7 +15,7 @@ from engine.s3ops import LISTING_OPERATIONS
 
 State = dict[str, dict[str, ObjectInfo]]
 LAB_TAG = ("Project", "Intern-Labs")
-_IGNORED_OPERATIONS = {"NonS3", "MotoApi"}
+_IGNORED_OPERATIONS = {"NonS3", "MotoApi", "RefusedService"}
 
 
 def replay(record: RunRecord) -> Iterator[tuple[Call, State]]:

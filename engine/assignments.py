@@ -33,6 +33,8 @@ class Assignment:
     stdin_template: str = "{username}\n"
     instructions: str = ""
     limits: Limits = field(default_factory=Limits)
+    # The AWS services the run's mock serves; any other is refused before moto dispatches it.
+    services: tuple[str, ...] = ("s3",)
 
     @property
     def max_score(self) -> int:
@@ -65,4 +67,12 @@ def parse(data: dict) -> Assignment:
         stdin_template=data.get("stdin", "{username}\n"),
         instructions=data.get("instructions", "").strip(),
         limits=Limits.from_dict(data.get("limits", {})),
+        services=_services(data),
     )
+
+
+def _services(data: dict) -> tuple[str, ...]:
+    services = data.get("services", ["s3"])
+    if not isinstance(services, list) or not services or not all(isinstance(s, str) and s for s in services):
+        raise ValueError(f"assignment {data['slug']}: services must be a non-empty list of AWS service names")
+    return tuple(sorted(set(services)))

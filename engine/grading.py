@@ -58,6 +58,7 @@ class GradeReport:
                 "truncated": r.truncated,
                 "entry_point": r.entry_point,
                 "s3_calls": len(r.calls) + r.calls_dropped,
+                "mock_incident": r.mock_incident,
             },
             "checks": [asdict(c) for c in self.checks],
         }
@@ -98,5 +99,6 @@ def grade(
         stdin=assignment.stdin_for(username) if stdin is None else stdin,
         limits=assignment.limits,
         zygote=zygote,
+        services=assignment.services,
     )
     return GradeReport(assignment=assignment.slug, record=record, checks=evaluate(record, assignment))

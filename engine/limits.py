@@ -17,6 +17,12 @@ class Limits:
     tmp_mib: int = 16
     open_files: int = 256
     recorded_calls: int = 5000  # S3 calls recorded in detail; the rest are counted
+    # The run's mock (its moto server) has a budget of its own, spent by the script's requests.
+    mock_memory_mib: int = 384  # above what it holds after import; object bodies live here
+    mock_threads: int = 48  # RLIMIT_NPROC of the mock uid: threads count as processes
+    mock_connections: int = 32  # open at once; more are closed on arrival
+    mock_record_mib: int = 32  # the record file it writes
+    mock_stop_s: float = 5.0  # to finish its record after the script ended, then it is killed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Limits:

@@ -1,24 +1,38 @@
 """A moto process that imports everything once and forks a fresh server per run.
 
-Measured on these machines: a forked server is ready in ~8 ms, against ~0.5 s
-to start (and warm) a new moto process. Each fork has its own copy of moto's
-global backends, so runs cannot see each other's buckets.
+It runs inside its own bubblewrap sandbox (engine/mock_sandbox.py): no network,
+an empty environment, a read-only view of Python and this package only. Each
+fork confines itself before it serves a byte: into the run's cgroup, under the
+run's rlimits, then down to the run's own unprivileged mock uid (root's
+capabilities go with the uid switch). It never opens a file: the runner
+passes it the listening socket and the record file as descriptors.
 
 Protocol on the control socket, one connection per run:
-  client -> {"socket": "/run/dir/moto.sock", "record": "/run/dir/record.jsonl"}\n
-  zygote's child -> {"ready": true, "pid": N}\n
-  client -> "stop\n" (or closes the connection: its owner died)
-  child  -> {"stopped": true}\n after writing the record's trailer, then exits.
+  client -> {"uid": N, "services": [...], "max_calls": N, "limits": {...}}\\n
+            with SCM_RIGHTS: [listening socket, record file, cgroup.procs...]
+  zygote's child -> {"ready": true, "pid": N}\\n
+  client -> "stop\\n" (or closes the connection: its owner died)
+  child  -> {"stopped": true}\\n after writing the record's trailer, then exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import sys
 import threading
+
+# Far above any lab file, so that moto keeps object bodies in memory (bounded
+# by the run's memory budget) and never spools them to a disk it does not have.
+_KEY_BUFFER_BYTES = str(1 << 40)
+# Each serving thread's stack; the default 8 MiB of address space per thread
+# would eat the mock's RLIMIT_AS long before its thread budget.
+_THREAD_STACK_BYTES = 512 * 1024
+_MAX_FDS = 8
 
 
 def _exit_when_owner_dies() -> None:
@@ -36,45 +50,70 @@ def _exit_when_owner_dies() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def build_app():
-    """moto's dispatcher with the S3 handler already built and the state reset."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.test import Client
+def build_app(services: frozenset[str]):
+    from engine import moto_internals, recorder
 
-    app = DomainDispatcherApplication(create_backend_app)
-    client = Client(app)
-    signature = "Credential=x/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x"
-    auth = {"Authorization": f"AWS4-HMAC-SHA256 {signature}"}
-    client.put("/warm-up", headers=auth)
-    client.put("/warm-up/k", data=b"x", headers={**auth, "x-amz-tagging": "a=b"})
-    client.get("/warm-up/k?tagging", headers=auth)
-    client.get("/warm-up?list-type=2", headers=auth)
-    client.post("/moto-api/reset")
-    from engine import recorder
-
+    app = moto_internals.gated_dispatcher(services)
+    moto_internals.warm_up(app)
     if recorder.snapshot_s3():
         raise RuntimeError("moto state survived the reset; refusing to fork dirty servers")
     return app
 
 
-def serve_one_run(conn: socket.socket, app) -> None:
+def _confine(uid: int | None, limits: dict, cgroup_fds: list[int]) -> None:
+    """Enter the run's budgets, then drop root for good. Order matters: rlimits and
+    cgroups are set while we may still set them; the uid switch comes last."""
+    for fd in cgroup_fds:
+        try:
+            os.write(fd, b"0")  # "0": the writing process itself
+        finally:
+            os.close(fd)
+    address_space = _current_address_space() + limits["memory_mib"] * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    # RLIMIT_NPROC counts threads, and the mock uid runs nothing but this server.
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits["threads"], limits["threads"]))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["record_bytes"], limits["record_bytes"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # A record over its size limit must fail the write (EFBIG), not kill us.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        try:
+            os.setuid(0)
+        except PermissionError:
+            return
+        os._exit(3)  # root could be regained: never serve like that
+
+
+def _current_address_space() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def serve_one_run(conn: socket.socket, request: dict, fds: list[int]) -> None:
     import logging
 
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
-
+    from engine.bounded_server import bounded_server
     from engine.recorder import RecordingMiddleware
 
-    reader = conn.makefile("rb")
-    request = json.loads(reader.readline())
-    record_file = open(request["record"], "w", encoding="utf-8")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
+    listen_fd, record_fd, *cgroup_fds = fds
+    limits = request["limits"]
+    _confine(request.get("uid"), limits, cgroup_fds)
+    app = build_app_cache[frozenset(request["services"])]
+    record_file = os.fdopen(record_fd, "w", encoding="utf-8")
     middleware = RecordingMiddleware(app, record_file, request["max_calls"])
-    server = make_server("unix://" + request["socket"], 0, middleware, threaded=True)
-    # The sandboxed script runs under another uid and must be able to connect.
-    os.chmod(request["socket"], 0o666)
+    server = bounded_server(listen_fd, middleware, max_connections=limits["connections"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
+    reader = conn.makefile("rb")
     reader.readline()  # "stop", or EOF when the runner died
     # No server.shutdown(): it waits out a 0.5 s poll. The sandbox is gone by
     # now, and finish() takes the recorder's lock, so no call is half-written.
@@ -87,6 +126,10 @@ def serve_one_run(conn: socket.socket, app) -> None:
     os._exit(0)
 
 
+# One warmed app per set of services, built in the zygote before any fork.
+build_app_cache: dict[frozenset[str], object] = {}
+
+
 def _reap_children(*_: object) -> None:
     while True:
         try:
@@ -97,8 +140,53 @@ def _reap_children(*_: object) -> None:
             return
 
 
-def main(control_path: str) -> None:
-    app = build_app()
+def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, _MAX_FDS)
+    while not data.endswith(b"\n"):
+        more = conn.recv(65536)
+        if not more:
+            break
+        data += more
+    return json.loads(data), fds
+
+
+def _handle(conn: socket.socket) -> None:
+    """Prepare the request in the zygote, then fork the run's server."""
+    try:
+        request, fds = _receive_request(conn)
+        services = frozenset(request["services"])
+        if services not in build_app_cache:
+            # A lab with services the zygote has not served yet: warm them once, here,
+            # so that every later fork starts with them ready.
+            build_app_cache[services] = build_app(services)
+    except Exception as error:  # noqa: BLE001 - one bad request must not end the zygote
+        conn.sendall(json.dumps({"ready": False, "error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        # Runs outlive a zygote restart; only the runner's connection ends them.
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # moto's prints go nowhere: nobody reads them
+            os.dup2(devnull, fd)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        try:
+            serve_one_run(conn, request, fds)
+        except BaseException as error:  # noqa: BLE001 - tell the runner why, before anything else
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps({"ready": False, "error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
+        finally:
+            os._exit(1)
+    for fd in fds:
+        os.close(fd)
+    conn.close()
+
+
+def main(control_path: str, services: str) -> None:
+    os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = _KEY_BUFFER_BYTES
+    threading.stack_size(_THREAD_STACK_BYTES)
+    initial = frozenset(services.split(","))
+    build_app_cache[initial] = build_app(initial)
     _exit_when_owner_dies()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control_path)
@@ -112,19 +200,8 @@ def main(control_path: str) -> None:
             conn, _ = listener.accept()
         except InterruptedError:
             continue
-        pid = os.fork()
-        if pid == 0:
-            listener.close()
-            # Runs outlive a zygote restart; only the runner's connection ends them.
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            try:
-                serve_one_run(conn, app)
-            finally:
-                os._exit(1)
-        conn.close()
+        _handle(conn)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "s3")

@@ -1,4 +1,4 @@
-"""Client side of the moto zygote: one fresh, recording moto server per run."""
+"""Client side of the moto zygote: one fresh, recording, sandboxed moto server per run."""
 
 from __future__ import annotations
 
@@ -8,104 +8,166 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
-from pathlib import Path
+from dataclasses import dataclass
 
 from engine.errors import InfrastructureError
+from engine.mock_sandbox import zygote_command
 
 _START_TIMEOUT_S = 60
 _REPLY_TIMEOUT_S = 20
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+# The zygote's launcher chain starts from this and nothing else: whatever
+# starts bwrap is visible to everything inside its pid namespace.
+_ZYGOTE_ENV = {"PATH": "/usr/bin:/bin"}
+
+
+@dataclass(frozen=True)
+class MockBudget:
+    """What one run's mock may spend; set by the runner from the run's Limits."""
+
+    memory_mib: int
+    threads: int
+    connections: int
+    open_files: int
+    record_bytes: int
+    cpu_s: int
+    stop_s: float
 
 
 class MotoInstance:
     """A forked moto server, alive while this object holds its control connection."""
 
-    def __init__(self, conn: socket.socket, socket_path: str, record_path: str, pid: int):
+    def __init__(self, conn: socket.socket, record_path: str, pid: int, stop_s: float):
         self.conn = conn
-        self.socket_path = socket_path
         self.record_path = record_path
-        self.pid = pid
+        self.pid = pid  # in the zygote's pid namespace: for logs only
+        self.stop_s = stop_s
 
-    def stop(self) -> None:
-        """Stop the server; when this returns the record file is complete."""
+    def stop(self) -> str | None:
+        """Ask the server to write its record's trailer and exit.
+
+        Returns None when it did, or what went wrong: the caller then kills
+        the mock's uid and grades from the calls recorded so far.
+        """
         try:
             self.conn.sendall(b"stop\n")
-            self.conn.settimeout(_REPLY_TIMEOUT_S)
+            self.conn.settimeout(self.stop_s)
             reply = self.conn.makefile("rb").readline()
-        except OSError as error:
-            raise InfrastructureError(f"moto server did not stop cleanly: {error}") from error
+        except TimeoutError:
+            return f"the mock was still busy {self.stop_s:g} s after the script ended and was stopped"
+        except OSError:
+            reply = b""
         finally:
             self.conn.close()
         if b"stopped" not in reply:
-            raise InfrastructureError("moto server died before writing its record")
+            return "the mock ended during the run (it went over its memory, thread or CPU budget)"
+        return None
 
 
 class MotoZygote:
     """Owns one zygote process; started lazily, restarted if it died."""
 
-    def __init__(self) -> None:
+    def __init__(self, services: str = "s3") -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._control_dir = ""
-        self._control_path = ""
+        self._services = services
+
+    @property
+    def control_path(self) -> str:
+        return os.path.join(self._control_dir, "control.sock")
 
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.poll() is None:
             return
-        self._remove_control_dir()
+        self._forget_process()
         try:
             self._control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
-            self._control_path = os.path.join(self._control_dir, "control.sock")
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "engine.moto_zygote", self._control_path],
-                cwd=_REPO_ROOT,
+                zygote_command(self._control_dir, self._services),
+                cwd="/",
+                env=_ZYGOTE_ENV,
                 stdout=subprocess.PIPE,
                 stdin=subprocess.PIPE,  # our death closes it: see moto_zygote
-                env={**os.environ, "PYTHONPATH": str(_REPO_ROOT)},
             )
         except OSError as error:
             raise InfrastructureError(f"could not start the moto zygote: {error}") from error
         line = _readline_with_timeout(self._process.stdout, _START_TIMEOUT_S)
         if line.strip() != b"ready":
-            self._process.kill()
+            self._forget_process()
             raise InfrastructureError("moto zygote failed to start")
 
-    def open_server(self, run_dir: str, max_calls: int) -> MotoInstance:
-        socket_path = os.path.join(run_dir, "moto.sock")
-        record_path = os.path.join(run_dir, "record.jsonl")
+    def open_server(
+        self,
+        run_dir: str,
+        *,
+        uid: int | None,
+        services: tuple[str, ...],
+        max_calls: int,
+        budget: MockBudget,
+        cgroup_procs: list[str] = (),
+    ) -> MotoInstance:
+        """A fresh server listening on run_dir/moto.sock, recording to run_dir/record.jsonl."""
         with self._lock:
             self._ensure_started()
-            control_path = self._control_path
+            control_path = self.control_path
+        listener, record_fd, cgroup_fds = _run_files(run_dir, cgroup_procs)
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.settimeout(_REPLY_TIMEOUT_S)
             conn.connect(control_path)
-            request = {"socket": socket_path, "record": record_path, "max_calls": max_calls}
-            conn.sendall(json.dumps(request).encode() + b"\n")
+            request = {
+                "uid": uid,
+                "services": sorted(services),
+                "max_calls": max_calls,
+                "limits": {**budget.__dict__},
+            }
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [listener.fileno(), record_fd, *cgroup_fds])
             reply = json.loads(conn.makefile("rb").readline() or b"{}")
         except (OSError, ValueError) as error:
             conn.close()
             raise InfrastructureError(f"could not start a moto server: {error}") from error
+        finally:
+            # The mock holds its own copies; ours must go, or a dead mock's
+            # socket would still accept connections nobody serves.
+            listener.close()
+            for fd in (record_fd, *cgroup_fds):
+                os.close(fd)
         if not reply.get("ready"):
             conn.close()
-            raise InfrastructureError("moto server failed to start for this run")
+            raise InfrastructureError(f"moto server failed to start for this run: {reply.get('error', 'no reply')}")
         conn.settimeout(None)
-        return MotoInstance(conn, socket_path, record_path, reply["pid"])
+        return MotoInstance(conn, os.path.join(run_dir, "record.jsonl"), reply["pid"], budget.stop_s)
 
     def close(self) -> None:
+        self._forget_process()
+
+    def _forget_process(self) -> None:
         if self._process is not None:
+            if self._process.stdin:
+                self._process.stdin.close()  # the zygote exits on EOF, even if bwrap is gone
             self._process.kill()
             self._process.wait()
             self._process = None
-        self._remove_control_dir()
-
-    def _remove_control_dir(self) -> None:
         if self._control_dir:
             shutil.rmtree(self._control_dir, ignore_errors=True)
             self._control_dir = ""
+
+
+def _run_files(run_dir: str, cgroup_procs: list[str]) -> tuple[socket.socket, int, list[int]]:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        socket_path = os.path.join(run_dir, "moto.sock")
+        listener.bind(socket_path)
+        os.chmod(socket_path, 0o666)  # the sandboxed script runs under another uid
+        listener.listen(64)
+        record_fd = os.open(os.path.join(run_dir, "record.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        cgroup_fds = [os.open(path, os.O_WRONLY) for path in cgroup_procs]
+    except OSError as error:
+        listener.close()
+        raise InfrastructureError(f"cannot prepare the mock's socket and record: {error}") from error
+    return listener, record_fd, cgroup_fds
 
 
 def _readline_with_timeout(stream, timeout: float) -> bytes:

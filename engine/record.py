@@ -86,6 +86,9 @@ class RunRecord:
     # Calls past the recording cap are counted, not detailed; the final state stays exact.
     calls_dropped: int = 0
     final_state: dict[str, dict[str, ObjectInfo]] = field(default_factory=dict)
+    # Set when the mock had to be stopped (over its budget, or busy past the run):
+    # the calls recorded until then are graded, and this says why there are no more.
+    mock_incident: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
     entry_point: str = ""
     stdin: str = ""
@@ -114,3 +117,20 @@ class RunRecord:
     @classmethod
     def from_json(cls, text: str) -> RunRecord:
         return cls.from_dict(json.loads(text))
+
+
+def state_after(calls: list[Call]) -> dict[str, dict[str, ObjectInfo]]:
+    """The S3 state the calls' recorded changes add up to."""
+    state: dict[str, dict[str, ObjectInfo]] = {}
+    for call in calls:
+        for change in call.changes:
+            if change.key is None:
+                if change.created:
+                    state.setdefault(change.bucket, {})
+                else:
+                    state.pop(change.bucket, None)
+            elif change.obj is None:
+                state.get(change.bucket, {}).pop(change.key, None)
+            else:
+                state.setdefault(change.bucket, {})[change.key] = change.obj
+    return state

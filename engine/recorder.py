@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape
 
+from engine import moto_internals
+from engine.moto_internals import ServiceRefused
 from engine.record import Change, ObjectInfo
 from engine.s3ops import MUTATING_METHODS, operation_name, split_bucket_key
 
@@ -57,18 +60,7 @@ def _describe_object(backend: Any, fake_key: Any) -> ObjectInfo:
 
 def snapshot_s3() -> State:
     """The whole S3 state of this moto process: bucket -> key -> object."""
-    from moto.s3.models import s3_backends
-
-    state: State = {}
-    for regions in list(s3_backends.values()):
-        for backend in list(regions.values()):
-            for name, bucket in list(backend.buckets.items()):
-                objects = state.setdefault(name, {})
-                for key in list(bucket.keys):
-                    fake_key = bucket.keys[key]
-                    if fake_key is not None and not getattr(fake_key, "is_delete_marker", False):
-                        objects[key] = _describe_object(backend, fake_key)
-    return state
+    return moto_internals.snapshot_s3(_describe_object)
 
 
 def diff_states(before: State, after: State) -> list[Change]:
@@ -140,6 +132,26 @@ class RecordingMiddleware:
         start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
         return [body]
 
+    def _refuse_service(self, environ: dict[str, Any], start_response: Callable, service: str) -> list[bytes]:
+        # Refused before moto dispatched it: no backend of that service ever ran.
+        message = f"This lab's mock does not serve {service[:60]}: only the AWS services the assignment declares."
+        if environ.get("HTTP_X_AMZ_TARGET") or "json" in environ.get("CONTENT_TYPE", ""):
+            body, content_type = (
+                json.dumps({"__type": "ServiceNotServed", "message": message}).encode(),
+                "application/json",
+            )
+        else:
+            # The query protocols' envelope; boto3's S3 (rest-xml) parser reads it too.
+            body = (
+                "<?xml version='1.0' encoding='UTF-8'?><ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>ServiceNotServed</Code><Message>{escape(message)}</Message></Error></ErrorResponse>"
+            ).encode()
+            content_type = "application/xml"
+        params = {"service": service[:100]}
+        self._write(self._call_entry(environ, "RefusedService", None, None, 403, "ServiceNotServed", params, []))
+        start_response("403 Forbidden", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+        return [body]
+
     def _record_call(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         is_s3 = bool(_S3_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")))
@@ -155,7 +167,10 @@ class RecordingMiddleware:
             status_box.append(int(status.split()[0]))
             return start_response(status, response_headers, exc_info)
 
-        response = self.app(environ, capture_status)
+        try:
+            response = self.app(environ, capture_status)
+        except ServiceRefused as refused:
+            return self._refuse_service(environ, start_response, refused.service)
         status = status_box[0] if status_box else 500
         error_code = None
         if status >= 300:

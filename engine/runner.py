@@ -6,15 +6,22 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from engine import slots
+from engine.cgroups import run_cgroup
 from engine.errors import InfrastructureError
 from engine.files import SubmittedFile, sources_of, write_tree
 from engine.limits import Limits
-from engine.motoserver import MotoZygote, shared_zygote
-from engine.record import Call, ObjectInfo, RunRecord
+from engine.motoserver import MockBudget, MotoZygote, shared_zygote
+from engine.record import Call, ObjectInfo, RunRecord, state_after
 from engine.sandbox import run_sandboxed
 from engine.slots import claim_slot
+
+# What the mock serves when an assignment declares nothing: both current labs are S3 labs.
+DEFAULT_SERVICES = ("s3",)
+_MIB = 1024 * 1024
 
 
 def run_submission(
@@ -24,35 +31,23 @@ def run_submission(
     stdin: str,
     limits: Limits | None = None,
     zygote: MotoZygote | None = None,
+    services: tuple[str, ...] = DEFAULT_SERVICES,
 ) -> RunRecord:
-    """Run the submission once; raises InfrastructureError when the grader, not the script, failed."""
+    """Run the submission once.
+
+    Raises SubmissionError when its files cannot be staged (the student's to fix),
+    InfrastructureError when the grader, not the script, failed.
+    """
     limits = limits or Limits()
     zygote = zygote or shared_zygote()
-    work_dir = os.environ.get("LABGRADER_WORK_DIR") or tempfile.gettempdir()
-    _require_traversable(Path(work_dir))
+    run_dir = _new_run_dir()
     try:
-        run_dir = Path(tempfile.mkdtemp(prefix="labgrader-run-", dir=work_dir))
-        # Traversable (not listable) by the sandbox uid: it needs the submission and the socket.
-        run_dir.chmod(0o711)
         write_tree(files, run_dir / "submission")
+        with claim_slot() as uid:
+            outcome, mock = _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits)
+        calls, final_state, dropped = read_call_record(Path(mock.record_path), complete=mock.incident is None)
     except OSError as error:
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
-    try:
-        with claim_slot() as uid:
-            moto = zygote.open_server(str(run_dir), limits.recorded_calls)
-            try:
-                outcome = run_sandboxed(
-                    run_dir=run_dir,
-                    submission_dir=run_dir / "submission",
-                    moto_socket=moto.socket_path,
-                    entry_point=entry_point,
-                    stdin=stdin.encode(),
-                    limits=limits,
-                    uid=uid,
-                )
-            finally:
-                moto.stop()
-        calls, final_state, dropped = read_call_record(Path(moto.record_path))
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return RunRecord(
@@ -68,11 +63,74 @@ def run_submission(
         calls=calls,
         calls_dropped=dropped,
         final_state=final_state,
+        mock_incident=mock.incident,
         sources=sources_of(files),
         entry_point=entry_point,
         stdin=stdin,
         limits=limits.to_dict(),
     )
+
+
+@dataclass
+class _MockOutcome:
+    record_path: str
+    incident: str | None  # None: the mock stopped cleanly and its record is complete
+
+
+def _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits) -> tuple:
+    mock_uid = slots.mock_uid_for(uid)
+    with run_cgroup(f"mock-{uid}", limits.mock_memory_mib * _MIB, limits.mock_threads + 4) as cgroup:
+        procs = [str(d / "cgroup.procs") for d in cgroup.directories] if cgroup else []
+        moto = zygote.open_server(
+            str(run_dir),
+            uid=mock_uid,
+            services=services,
+            max_calls=limits.recorded_calls,
+            budget=mock_budget(limits),
+            cgroup_procs=procs,
+        )
+        incident = None
+        try:
+            outcome = run_sandboxed(
+                run_dir=run_dir,
+                submission_dir=run_dir / "submission",
+                moto_socket=str(run_dir / "moto.sock"),
+                entry_point=entry_point,
+                stdin=stdin.encode(),
+                limits=limits,
+                uid=uid,
+            )
+        finally:
+            incident = moto.stop()
+            if incident and mock_uid is not None:
+                slots.kill_uid_processes(mock_uid)
+        if incident and cgroup is not None and cgroup.oom_killed():
+            incident = f"the mock ran out of its {limits.mock_memory_mib} MiB memory budget and was stopped"
+    return outcome, _MockOutcome(moto.record_path, incident)
+
+
+def mock_budget(limits: Limits) -> MockBudget:
+    return MockBudget(
+        memory_mib=limits.mock_memory_mib,
+        threads=limits.mock_threads,
+        connections=limits.mock_connections,
+        open_files=limits.mock_connections + 32,
+        record_bytes=limits.mock_record_mib * _MIB,
+        cpu_s=int(limits.wall_s + limits.mock_stop_s) + 5,
+        stop_s=limits.mock_stop_s,
+    )
+
+
+def _new_run_dir() -> Path:
+    work_dir = os.environ.get("LABGRADER_WORK_DIR") or tempfile.gettempdir()
+    _require_traversable(Path(work_dir))
+    try:
+        run_dir = Path(tempfile.mkdtemp(prefix="labgrader-run-", dir=work_dir))
+        # Traversable (not listable) by the sandbox uid: it needs the submission and the socket.
+        run_dir.chmod(0o711)
+    except OSError as error:
+        raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
+    return run_dir
 
 
 def _require_traversable(work_dir: Path) -> None:
@@ -96,17 +154,30 @@ def printable(output: bytes) -> str:
     return output.decode("utf-8", "replace").replace("\x00", "\u2400")
 
 
-def read_call_record(path: Path) -> tuple[list[Call], dict[str, dict[str, ObjectInfo]], int]:
+def read_call_record(path: Path, *, complete: bool = True) -> tuple[list[Call], dict[str, dict[str, ObjectInfo]], int]:
+    """The calls, the final S3 state and how many calls went unrecorded.
+
+    complete=False: the mock was stopped before it wrote its trailer. The calls
+    written so far still stand, and the final state is rebuilt from their changes.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as error:
         raise InfrastructureError(f"the call record is missing: {error}") from error
-    if not lines or "final_state" not in lines[-1]:
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            break  # the last line, cut off when the mock was killed mid-write
+    if entries and "final_state" in entries[-1]:
+        trailer = entries.pop()
+        final_state = {
+            bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
+            for bucket, objects in trailer["final_state"].items()
+        }
+        return [Call.from_dict(e) for e in entries], final_state, trailer["calls_dropped"]
+    if complete:
         raise InfrastructureError("the call record is incomplete (the moto server died mid-run)")
-    trailer = json.loads(lines[-1])
-    calls = [Call.from_dict(json.loads(line)) for line in lines[:-1]]
-    final_state = {
-        bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
-        for bucket, objects in trailer["final_state"].items()
-    }
-    return calls, final_state, trailer["calls_dropped"]
+    calls = [Call.from_dict(e) for e in entries]
+    return calls, state_after(calls), 0

@@ -21,6 +21,9 @@ from engine.errors import InfrastructureError
 
 SLOT_UID_BASE = int(os.environ.get("LABGRADER_SLOT_UID_BASE", "61000"))
 SLOT_COUNT = int(os.environ.get("LABGRADER_SLOTS", "32"))
+# Each slot's mock (its moto server) runs as a uid of its own, this far above the
+# script's: neither can signal, trace or out-count the other.
+MOCK_UID_OFFSET = int(os.environ.get("LABGRADER_MOCK_UID_OFFSET", "1000"))
 _LOCK_DIR = os.path.join(tempfile.gettempdir(), "labgrader-slots")
 
 
@@ -35,6 +38,11 @@ def become_subreaper() -> None:
     """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def mock_uid_for(uid: int) -> int | None:
+    """The uid the slot's mock runs as; None where we cannot switch uids."""
+    return uid + MOCK_UID_OFFSET if dedicated_uids() else None
 
 
 def dedicated_uids() -> bool:
@@ -60,9 +68,11 @@ def claim_slot(wait_s: float = 60.0) -> Iterator[int]:
                 continue
             try:
                 kill_uid_processes(uid)  # a crashed earlier claimer may have left some
+                kill_uid_processes(uid + MOCK_UID_OFFSET)
                 yield uid
             finally:
                 kill_uid_processes(uid)
+                kill_uid_processes(uid + MOCK_UID_OFFSET)
                 handle.close()
             return
         if time.monotonic() > deadline:
