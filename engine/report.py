@@ -16,6 +16,8 @@ def render_text(report: GradeReport, *, title: str = "") -> str:
         lines.extend(textwrap.wrap(c.feedback, width=88, initial_indent="         ", subsequent_indent="         "))
     status = "timed out" if r.timed_out else f"exit code {r.exit_code}"
     lines += ["", f"Run: {r.entry_point}, {status}, {r.duration_s:.2f} s, {len(r.calls) + r.calls_dropped} S3 calls"]
+    if r.mock_incident:
+        lines.append(f"The mock S3 stopped early: {r.mock_incident}. The calls recorded until then were graded.")
     for label, text, cut in (("stdout", r.stdout, r.stdout_truncated), ("stderr", r.stderr, r.stderr_truncated)):
         if text.strip():
             lines.append(f"--- {label}{' (truncated)' if cut else ''} ---")

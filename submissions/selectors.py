@@ -163,6 +163,8 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
             details.append("tags " + ", ".join(f"{k}={v}" for k, v in call.params["tagging"].items()))
         if "body_size" in call.params:
             details.append(f"{call.params['body_size']} bytes")
+        if call.operation == "RefusedService":
+            details.append(f"{call.params.get('service', 'this service')} is not served in this lab: the call never ran")
         entries.append(
             TimelineEntry(
                 call.seq,

@@ -158,3 +158,28 @@ def test_a_penalty_over_100_percent_is_refused(client, world):
         {"late_policy": "penalty", "late_penalty_percent": 150, "counting": "best"},
     )
     assert "A penalty is at most 100%." in response.content.decode()
+
+
+def test_a_student_sees_why_the_mock_stopped_early_and_which_calls_were_refused(client, world):
+    submission = make_submission(world.assignment, world.alice, score=2)
+    submission.run_record = {
+        "exit_code": 0,
+        "timed_out": False,
+        "duration_s": 1,
+        "mock_incident": "the mock was still busy 5 s after the script ended and was stopped",
+        "calls": [
+            {
+                "seq": 1,
+                "operation": "RefusedService",
+                "method": "POST",
+                "path": "/",
+                "status": 403,
+                "error_code": "ServiceNotServed",
+                "params": {"service": "cloudformation"},
+            },
+        ],
+    }
+    submission.save()
+    page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "The mock S3 stopped early: the mock was still busy 5 s after the script ended" in page
+    assert "cloudformation is not served in this lab: the call never ran" in page
