@@ -1,11 +1,12 @@
 """A moto process that imports everything once and forks a fresh server per run.
 
-It runs inside its own bubblewrap sandbox (engine/mock_sandbox.py): no network,
-an empty environment, a read-only view of Python and this package only. Each
-fork confines itself before it serves a byte: into the run's cgroup, under the
-run's rlimits, then down to the run's own unprivileged mock uid (root's
-capabilities go with the uid switch). It never opens a file: the runner
-passes it the listening socket and the record file as descriptors.
+The zygote itself only imports and forks; it is started from a minimal
+environment and never serves. Each fork confines itself before it serves a
+byte: into the run's cgroup, under the run's rlimits, down to the run's own
+unprivileged mock uid, then into namespaces of its own with no network and a
+read-only root holding only the Python it imports from (engine/confine.py).
+It never opens a file: the runner passes it the listening socket and the
+record file as descriptors.
 
 Protocol on the control socket, one connection per run:
   client -> {"uid": N, "services": [...], "max_calls": N, "limits": {...}}\\n
@@ -24,7 +25,10 @@ import resource
 import signal
 import socket
 import sys
+import sysconfig
 import threading
+
+from engine import confine
 
 # Far above any lab file, so that moto keeps object bodies in memory (bounded
 # by the run's memory budget) and never spools them to a disk it does not have.
@@ -60,9 +64,10 @@ def build_app(services: frozenset[str]):
     return app
 
 
-def _confine(uid: int | None, limits: dict, cgroup_fds: list[int]) -> None:
-    """Enter the run's budgets, then drop root for good. Order matters: rlimits and
-    cgroups are set while we may still set them; the uid switch comes last."""
+def _confine(uid: int | None, limits: dict, cgroup_fds: list[int], unshared_w: int, mapped_r: int) -> None:
+    """Enter the run's budgets, drop root for good, then leave the host behind.
+    Order matters: cgroups are joined while we may still write them, the uid
+    switch comes before the namespaces, so that they belong to the mock uid."""
     for fd in cgroup_fds:
         try:
             os.write(fd, b"0")  # "0": the writing process itself
@@ -78,15 +83,30 @@ def _confine(uid: int | None, limits: dict, cgroup_fds: list[int]) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # A record over its size limit must fail the write (EFBIG), not kill us.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    if uid is not None:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        try:
-            os.setuid(0)
-        except PermissionError:
-            return
-        os._exit(3)  # root could be regained: never serve like that
+    os.environ.clear()
+    confine.unshare_namespaces()
+    os.write(unshared_w, b"u")
+    if os.read(mapped_r, 1) != b"m":
+        raise RuntimeError("the zygote did not map the mock's uid")
+    confine.build_read_only_root(import_dirs)
+    confine.drop_to(uid)
+
+
+def _import_dirs() -> list[str]:
+    """The directories this interpreter imports from, outermost first, deduplicated."""
+    paths = sysconfig.get_paths()
+    # /usr: the shared libraries that C extensions (pydantic-core, cryptography) load.
+    candidates = ["/usr", sys.base_prefix, sys.prefix, paths["stdlib"], paths["platstdlib"], paths["purelib"], paths["platlib"]]
+    candidates.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/engine")
+    dirs: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)}, key=len):
+        if not any(path == d or path.startswith(d + "/") for d in dirs):
+            dirs.append(path)
+    return dirs
+
+
+# What a mock may read: computed once in the zygote.
+import_dirs: list[str] = []
 
 
 def _current_address_space() -> int:
@@ -97,7 +117,7 @@ def _current_address_space() -> int:
     return 0
 
 
-def serve_one_run(conn: socket.socket, request: dict, fds: list[int]) -> None:
+def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake: tuple[int, int]) -> None:
     import logging
 
     from engine.bounded_server import bounded_server
@@ -106,7 +126,7 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int]) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
     listen_fd, record_fd, *cgroup_fds = fds
     limits = request["limits"]
-    _confine(request.get("uid"), limits, cgroup_fds)
+    _confine(request.get("uid"), limits, cgroup_fds, *handshake)
     app = build_app_cache[frozenset(request["services"])]
     record_file = os.fdopen(record_fd, "w", encoding="utf-8")
     middleware = RecordingMiddleware(app, record_file, request["max_calls"])
@@ -163,6 +183,8 @@ def _handle(conn: socket.socket) -> None:
         conn.sendall(json.dumps({"ready": False, "error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
         conn.close()
         return
+    unshared_r, unshared_w = os.pipe()
+    mapped_r, mapped_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         # Runs outlive a zygote restart; only the runner's connection ends them.
@@ -171,20 +193,41 @@ def _handle(conn: socket.socket) -> None:
             os.dup2(devnull, fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         try:
-            serve_one_run(conn, request, fds)
+            os.close(unshared_r)
+            os.close(mapped_w)
+            serve_one_run(conn, request, fds, (unshared_w, mapped_r))
         except BaseException as error:  # noqa: BLE001 - tell the runner why, before anything else
             with contextlib.suppress(OSError):
                 conn.sendall(json.dumps({"ready": False, "error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
         finally:
             os._exit(1)
-    for fd in fds:
-        os.close(fd)
-    conn.close()
+    os.close(unshared_w)
+    os.close(mapped_r)
+    try:
+        _map_ids(pid, request.get("uid"), unshared_r, mapped_w)
+    finally:
+        os.close(unshared_r)
+        os.close(mapped_w)
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+
+def _map_ids(pid: int, uid: int | None, unshared_r: int, mapped_w: int) -> None:
+    """The zygote's half of confine: map the fork's ids once it has its user namespace."""
+    if os.read(unshared_r, 1) != b"u":
+        return  # the fork failed before it unshared; it tells the runner itself
+    try:
+        confine.write_id_maps(pid, uid)
+    except OSError:
+        return  # closing mapped_w unblocks the fork with EOF: it fails and says so
+    os.write(mapped_w, b"m")
 
 
 def main(control_path: str, services: str) -> None:
     os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = _KEY_BUFFER_BYTES
     threading.stack_size(_THREAD_STACK_BYTES)
+    import_dirs.extend(_import_dirs())
     initial = frozenset(services.split(","))
     build_app_cache[initial] = build_app(initial)
     _exit_when_owner_dies()

@@ -8,18 +8,20 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.errors import InfrastructureError
-from engine.mock_sandbox import zygote_command
 
 _START_TIMEOUT_S = 60
 _REPLY_TIMEOUT_S = 20
-# The zygote's launcher chain starts from this and nothing else: whatever
-# starts bwrap is visible to everything inside its pid namespace.
-_ZYGOTE_ENV = {"PATH": "/usr/bin:/bin"}
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# The zygote starts from this and nothing else: none of the worker's secrets
+# are in any process a run's mock descends from.
+_ZYGOTE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _PACKAGE_ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class MotoZygote:
         try:
             self._control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
             self._process = subprocess.Popen(
-                zygote_command(self._control_dir, self._services),
+                [sys.executable, "-s", "-m", "engine.moto_zygote", self.control_path, self._services],
                 cwd="/",
                 env=_ZYGOTE_ENV,
                 stdout=subprocess.PIPE,

@@ -32,19 +32,16 @@ def run_script(monkeypatch):
 
 
 def sandbox_processes() -> list[int]:
-    """Live processes of any sandbox uid."""
-    return [
-        pid
-        for uid in range(slots.SLOT_UID_BASE, slots.SLOT_UID_BASE + slots.SLOT_COUNT)
-        for pid in slots.uid_processes(uid)
-    ]
+    """Live processes of any sandbox uid of ours: the scripts' and their mocks'."""
+    uids = range(slots.SLOT_UID_BASE, slots.SLOT_UID_BASE + slots.SLOT_COUNT)
+    return [pid for uid in uids for own in (uid, uid + slots.MOCK_UID_OFFSET) for pid in slots.uid_processes(own)]
 
 
 @pytest.fixture(autouse=True)
 def own_slot_range(monkeypatch):
     # A uid range of our own, so that other grading on this machine (a
-    # benchmark, a dev server) cannot be mistaken for our leftovers.
-    monkeypatch.setattr(slots, "SLOT_UID_BASE", 64000)
+    # benchmark, a dev server, another test session) cannot be mistaken for our leftovers.
+    monkeypatch.setattr(slots, "SLOT_UID_BASE", 63000 + (os.getpid() % 60) * 16)
     monkeypatch.setattr(slots, "SLOT_COUNT", 8)
 
 
