@@ -460,6 +460,8 @@ PROBES = (
     ("engine.sandbox", "run_cgroup", True, "cgroup create+remove"),
     ("engine.motoserver", "MotoInstance.stop", False, "moto stop (record trailer)"),
     ("engine.runner", "read_call_record", False, "record read"),
+    # Since the mock has its own sandbox (after issue 7) the runner also makes the mock's cgroup.
+    ("engine.runner", "run_cgroup", True, "mock cgroup create+remove"),
 )
 
 
@@ -657,7 +659,7 @@ def breakdown(args, pool, zygote_of, floor: Floor, log, watched) -> dict:
         log(f"breakdown: probes on {', '.join(installed) or 'nothing (engine changed)'}")
         results = interleave(work, args.n, args.lanes, args.rounds, log, watched)
     runs = results["grader parts"].samples
-    failures = [s for result in results.values() for s in result.samples if s.error]
+    failures = [s for result in results.values() for s in result.samples if s.error and not s.error.startswith("n/a")]
 
     def part(label: str) -> float | None:
         return mean_part(runs, label)
@@ -677,6 +679,7 @@ def breakdown(args, pool, zygote_of, floor: Floor, log, watched) -> dict:
     opened, stopped = part("moto open_server (fork)"), part("moto stop (record trailer)")
     sandboxed, cgroup = part("run_sandboxed"), part("cgroup create+remove")
     popen, record_read = part("Popen->exit (record.duration_s)"), part("record read")
+    mock_cgroup = part("mock cgroup create+remove")  # None on an engine without one
     noop_sandbox_s, noop_bare_s, zygote_noop_s = (
         ok_mean("no-op sandboxed"),
         ok_mean("no-op bare"),
@@ -703,7 +706,12 @@ def breakdown(args, pool, zygote_of, floor: Floor, log, watched) -> dict:
         ("rest: etc files, uid sweep, pipes", minus(sandboxed, cgroup, popen), 3),
         ("moto stop (record trailer)", stopped, 2),
         ("record read", record_read, 2),
-        ("rest: run dir, files, rmtree, RunRecord", minus(run_sub, slot, opened, sandboxed, stopped, record_read), 2),
+        ("mock cgroup create+remove", mock_cgroup, 2),
+        (
+            "rest: run dir, files, rmtree, RunRecord",
+            minus(run_sub, slot, opened, sandboxed, stopped, record_read, mock_cgroup or 0.0),
+            2,
+        ),
         ("evaluate (checks)", checks, 1),
         ("uid sweeps (/proc scans), inside the above", sweeps, 1),
     ]
@@ -717,7 +725,7 @@ def breakdown(args, pool, zygote_of, floor: Floor, log, watched) -> dict:
         ("  checks (evaluate)", checks),
         ("  moto fork + stop + record read", plus(opened, stopped, record_read)),
         ("  slot claim+release (its uid sweeps included)", slot),
-        ("  cgroup create+remove", cgroup),
+        ("  cgroup create+remove (the script's, and the mock's if any)", plus(cgroup, mock_cgroup or 0.0)),
         ("  sandbox start+teardown (no-op: sandboxed - bare)", sandbox_start),
         ("  script slower inside: Popen->exit - start+teardown - floor", minus(popen, sandbox_start, floor_mean_s)),
         ("  rest: uid sweep after the run, etc files, run dir, pipes", None),
@@ -744,7 +752,7 @@ def print_breakdown(b: dict, lanes: int, out) -> None:
         return "     n/a" if v is None else ms(v)
 
     print(
-        f"\nbreakdown of the grader: {b['runs']} runs, {lanes} at a time, in {b['rounds']} rounds interleaved "
+        f"\nbreakdown of the grader: {b['runs']} runs, {lanes} at a time, in {b['rounds']} round(s) interleaved "
         "with a floor, no-op scripts and zygote no-ops (means per run; indented parts are inside the line above):",
         file=out,
     )
@@ -849,7 +857,7 @@ def main() -> int:
     }
 
     print(
-        f"\nthroughput: {args.n} submissions per mode, {args.lanes} at a time, {args.rounds} interleaved rounds; "
+        f"\nthroughput: {args.n} submissions per mode, {args.lanes} at a time, {args.rounds} interleaved round(s); "
         f"{os.cpu_count()} CPUs; zygote {'per lane' if zygotes else 'shared'}; "
         f"pool: {', '.join(s.label for s in pool)}",
         file=out,
