@@ -13,7 +13,8 @@ class Limits:
     processes: int = 64  # per run: each run has its own uid
     output_kib: int = 64  # kept per stream; the rest is dropped and flagged
     file_size_mib: int = 16  # largest file the script may write
-    disk_mib: int = 64  # its HOME and working dir together (a tmpfs)
+    disk_mib: int = 64  # HOME (with the working dir), /tmp and /dev/shm together: one tmpfs
+    # Unused: /tmp is part of disk_mib. Kept so that stored limits dicts still load.
     tmp_mib: int = 16
     open_files: int = 256
     recorded_calls: int = 5000  # S3 calls recorded in detail; the rest are counted
