@@ -10,6 +10,15 @@ EXPECTED = 3
 
 
 def check(record: RunRecord) -> Verdict:
+    verdict = _judge_what_happened(record)
+    # A bucket real S3 would not have created fails the skill even where moto created it.
+    refusals = list(dict.fromkeys(c.aws_would_refuse for c in calls_to(record, "CreateBucket") if c.aws_would_refuse))
+    if refusals:
+        return failed(*refusals[:3], "" if verdict.passed else verdict.feedback)
+    return verdict
+
+
+def _judge_what_happened(record: RunRecord) -> Verdict:
     if message := no_calls_verdict_text(record):
         return failed(message)
     line = timeline(record)

@@ -14,7 +14,10 @@ def check(record: RunRecord) -> Verdict:
         return failed(message)
     bucket = expected_bucket(record)
     creates = calls_to(record, "CreateBucket")
-    if any(c.ok and c.bucket == bucket for c in creates):
+    created = [c for c in creates if c.ok and c.bucket == bucket]
+    if created and created[0].aws_would_refuse:
+        return failed(created[0].aws_would_refuse)  # moto created it; real S3 would not have
+    if created:
         return passed(f"Created {bucket} from the name read on stdin.")
     attempts = [c for c in creates if c.bucket == bucket]
     if attempts:

@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine import fidelity
+
 
 @dataclass
 class ObjectInfo:
@@ -59,6 +61,9 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     t: float = 0.0
+    # Set when moto accepted a call real S3 refuses: the reason and the error code, in
+    # one sentence (engine/fidelity.py). Derived from the fields above, never recorded by moto.
+    aws_would_refuse: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -107,7 +112,8 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         data = dict(data)
-        data["calls"] = [Call.from_dict(c) for c in data.get("calls", [])]
+        # Marked again on loading: a record stored before a fidelity rule existed gets it on re-check.
+        data["calls"] = fidelity.annotate([Call.from_dict(c) for c in data.get("calls", [])])
         data["final_state"] = {
             bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
             for bucket, objects in data.get("final_state", {}).items()

@@ -32,6 +32,9 @@ _PREVIEW_CHARS = 200
 _SMALL_BODY = 64 * 1024
 _HEADERS_KEPT = ("x-amz-tagging", "x-amz-copy-source", "x-amz-tagging-directive", "content-type")
 _S3_CREDENTIAL = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/s3/")
+_SIGNING_REGION = re.compile(r"Credential=[^/]*/[^/]*/([^/]*)/s3/")
+_LOCATION_CONSTRAINT = re.compile(rb"<LocationConstraint>([^<]*)</LocationConstraint>")
+_PARAM_CHARS = 64  # a region name is ~15; a script must not bloat the record through them
 
 State = dict[str, dict[str, ObjectInfo]]
 
@@ -97,6 +100,20 @@ def parse_tagging_xml(body: bytes) -> dict[str, str]:
             if key is not None:
                 tags[key] = value
     return tags
+
+
+def create_bucket_params(authorization: str, body: bytes) -> dict[str, str]:
+    """The signing region and the LocationConstraint: what real S3 judges a CreateBucket's region by.
+
+    The sandbox's endpoint is 127.0.0.1, so the region the script's client was made
+    for shows only in its signature's credential scope.
+    """
+    params = {}
+    if region := _SIGNING_REGION.search(authorization):
+        params["region"] = region.group(1)[:_PARAM_CHARS]
+    if constraint := _LOCATION_CONSTRAINT.search(body):
+        params["location_constraint"] = constraint.group(1).decode("utf-8", "replace")[:_PARAM_CHARS]
+    return params
 
 
 def _error_code(body: bytes) -> str | None:
@@ -194,6 +211,8 @@ class RecordingMiddleware:
         if operation == "PutObjectTagging":
             body = self._peek_body(environ)
             params["tagging"] = parse_tagging_xml(body)
+        if operation == "CreateBucket":
+            params.update(create_bucket_params(environ.get("HTTP_AUTHORIZATION", ""), self._peek_body(environ)))
         return params
 
     @staticmethod

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import slots
+from engine import fidelity, slots
 from engine.cgroups import run_cgroup
 from engine.errors import InfrastructureError
 from engine.files import SubmittedFile, sources_of, write_tree
@@ -46,6 +46,7 @@ def run_submission(
         with claim_slot() as uid:
             outcome, mock = _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits)
         calls, final_state, dropped = read_call_record(Path(mock.record_path), complete=mock.incident is None)
+        calls = fidelity.annotate(calls)  # what moto accepted and real S3 would refuse
     except OSError as error:
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
     finally:

@@ -147,6 +147,7 @@ class TimelineEntry:
     result: str
     changes: list[str]
     details: str
+    aws_would_refuse: str | None = None  # moto accepted the call; real S3 would not have
 
 
 def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
@@ -174,6 +175,7 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
                 result,
                 [_describe_change(c) for c in call.changes],
                 "; ".join(details),
+                call.aws_would_refuse,
             )
         )
     return entries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import fidelity
 from engine.record import Call, Change, ObjectInfo, RunRecord
 
 LAB_TAG = {"Project": "Intern-Labs"}
@@ -35,9 +36,10 @@ class ScriptRun:
         self.calls.append(call)
         return self
 
-    def create_bucket(self, bucket: str) -> ScriptRun:
+    def create_bucket(self, bucket: str, **params) -> ScriptRun:
+        """params: what the recorder notes of a CreateBucket (region, location_constraint)."""
         self.state[bucket] = {}
-        return self._call("CreateBucket", "PUT", bucket, changes=[Change(bucket=bucket, created=True)])
+        return self._call("CreateBucket", "PUT", bucket, params=params, changes=[Change(bucket=bucket, created=True)])
 
     def put(
         self,
@@ -119,7 +121,7 @@ class ScriptRun:
             duration_s=1.0,
             stdout=self.stdout,
             stderr=self.stderr,
-            calls=list(self.calls),
+            calls=fidelity.annotate(self.calls),  # as the runner marks them
             final_state={b: dict(o) for b, o in self.state.items()},
             sources=dict(self.sources),
             entry_point="main.py",

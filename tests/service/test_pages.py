@@ -183,3 +183,31 @@ def test_a_student_sees_why_the_mock_stopped_early_and_which_calls_were_refused(
     page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
     assert "The mock S3 stopped early: the mock was still busy 5 s after the script ended" in page
     assert "cloudformation is not served in this lab: the call never ran" in page
+
+
+def test_the_timeline_marks_a_call_moto_accepted_but_real_s3_refuses(client, world):
+    submission = make_submission(world.assignment, world.alice, score=8)
+    submission.run_record = {
+        "exit_code": 0,
+        "timed_out": False,
+        "duration_s": 1,
+        # Stored before the mark existed: the page marks it from the recorded call alone.
+        "calls": [
+            {
+                "seq": 1,
+                "operation": "CreateBucket",
+                "method": "PUT",
+                "path": "/Intern_Content_alice",
+                "status": 200,
+                "bucket": "Intern_Content_alice",
+                "changes": [{"bucket": "Intern_Content_alice", "created": True}],
+            }
+        ],
+    }
+    submission.save()
+    page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
+    assert (
+        "Real S3 refuses the bucket name Intern_Content_alice (upper-case letters and underscores):"
+        " CreateBucket would fail with InvalidBucketName." in page
+    )
+    assert 'class="ok aws-refused"' in page

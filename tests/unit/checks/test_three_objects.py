@@ -89,3 +89,28 @@ def test_a_multi_line_exception_is_named_with_its_message():
     )
     verdict = check(run.record())
     assert "ParamValidationError: Parameter validation failed: Invalid type for parameter Delete" in verdict.feedback
+
+
+def test_a_bucket_name_real_s3_refuses_fails_with_the_specs_message_though_moto_accepted_it():
+    verdict = check(uploads_three("Intern_Content_alice").record())
+    assert not verdict.passed
+    assert verdict.feedback == (
+        "Real S3 refuses the bucket name Intern_Content_alice (upper-case letters and underscores):"
+        " CreateBucket would fail with InvalidBucketName."
+    )
+
+
+def test_a_refused_name_and_a_wrong_count_are_both_reported():
+    run = ScriptRun().create_bucket("Lab_Bob").put("Lab_Bob", "file1.txt")
+    feedback = check(run.record()).feedback
+    assert "Real S3 refuses the bucket name Lab_Bob" in feedback and "held at most 1 object" in feedback
+
+
+def test_a_location_constraint_real_s3_refuses_fails_the_check_too():
+    run = ScriptRun().create_bucket("lab-alice", region="us-east-1", location_constraint="eu-west-9")
+    for key in ("a.txt", "b.txt", "c.txt"):
+        run.put("lab-alice", key)
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "LocationConstraint eu-west-9 (not an S3 region)" in verdict.feedback
+    assert "InvalidLocationConstraint" in verdict.feedback

@@ -51,3 +51,17 @@ def test_a_wrong_bucket_name_costs_only_the_bucket_check():
     assert not walkthrough_bucket.check(record).passed
     assert walkthrough_upload.check(record).passed
     assert walkthrough_listing.check(record).passed
+
+
+def test_a_walkthrough_bucket_real_s3_refuses_fails_the_bucket_check_only():
+    run = walkthrough(bucket="intern-boto3-lab-alice_smith")
+    run.stdin = "Alice_Smith\n"
+    record = run.record()
+    verdict = walkthrough_bucket.check(record)
+    assert not verdict.passed
+    assert verdict.feedback == (
+        "Real S3 refuses the bucket name intern-boto3-lab-alice_smith (underscores):"
+        " CreateBucket would fail with InvalidBucketName."
+    )
+    assert walkthrough_upload.check(record).passed
+    assert walkthrough_listing.check(record).passed
