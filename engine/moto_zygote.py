@@ -10,7 +10,7 @@ record file as descriptors.
 
 Protocol on the control socket, one connection per run:
   client -> {"uid": N, "services": [...], "max_calls": N, "limits": {...}}\\n
-            with SCM_RIGHTS: [listening socket, record file, cgroup.procs...]
+            with SCM_RIGHTS: [listening socket, record file, stdout sync socket, cgroup.procs...]
   zygote's child -> {"ready": true, "pid": N}\\n
   client -> "stop\\n" (or closes the connection: its owner died)
   child  -> {"stopped": true}\\n after writing the record's trailer, then exits.
@@ -37,6 +37,7 @@ _KEY_BUFFER_BYTES = str(1 << 40)
 # would eat the mock's RLIMIT_AS long before its thread budget.
 _THREAD_STACK_BYTES = 512 * 1024
 _MAX_FDS = 8
+_REQUEST_TIMEOUT_S = 10
 
 
 def _exit_when_owner_dies() -> None:
@@ -96,7 +97,8 @@ def _import_dirs() -> list[str]:
     """The directories this interpreter imports from, outermost first, deduplicated."""
     paths = sysconfig.get_paths()
     # /usr: the shared libraries that C extensions (pydantic-core, cryptography) load.
-    candidates = ["/usr", sys.base_prefix, sys.prefix, paths["stdlib"], paths["platstdlib"], paths["purelib"], paths["platlib"]]
+    candidates = ["/usr", sys.base_prefix, sys.prefix]
+    candidates += [paths[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")]
     candidates.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/engine")
     dirs: list[str] = []
     for path in sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)}, key=len):
@@ -122,14 +124,16 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake:
 
     from engine.bounded_server import bounded_server
     from engine.recorder import RecordingMiddleware
+    from engine.stdout_probe import StdoutProbe
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
-    listen_fd, record_fd, *cgroup_fds = fds
+    listen_fd, record_fd, stdout_sync_fd, *cgroup_fds = fds
     limits = request["limits"]
     _confine(request.get("uid"), limits, cgroup_fds, *handshake)
     app = build_app_cache[frozenset(request["services"])]
     record_file = os.fdopen(record_fd, "w", encoding="utf-8")
-    middleware = RecordingMiddleware(app, record_file, request["max_calls"])
+    probe = StdoutProbe(socket.socket(fileno=stdout_sync_fd))
+    middleware = RecordingMiddleware(app, record_file, request["max_calls"], stdout_probe=probe)
     server = bounded_server(listen_fd, middleware, max_connections=limits["connections"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
@@ -173,7 +177,9 @@ def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
 def _handle(conn: socket.socket) -> None:
     """Prepare the request in the zygote, then fork the run's server."""
     try:
+        conn.settimeout(_REQUEST_TIMEOUT_S)  # a runner that connects and says nothing must not stall us
         request, fds = _receive_request(conn)
+        conn.settimeout(None)
         services = frozenset(request["services"])
         if services not in build_app_cache:
             # A lab with services the zygote has not served yet: warm them once, here,

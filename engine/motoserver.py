@@ -40,8 +40,10 @@ class MockBudget:
 class MotoInstance:
     """A forked moto server, alive while this object holds its control connection."""
 
-    def __init__(self, conn: socket.socket, record_path: str, pid: int, stop_s: float):
+    def __init__(self, conn: socket.socket, record_path: str, pid: int, stop_s: float, stdout_sync: socket.socket):
         self.conn = conn
+        # The runner's end of "how much has the script printed?" (engine/stdout_probe.py).
+        self.stdout_sync = stdout_sync
         self.record_path = record_path
         self.pid = pid  # in the zygote's pid namespace: for logs only
         self.stop_s = stop_s
@@ -52,6 +54,7 @@ class MotoInstance:
         Returns None when it did, or what went wrong: the caller then kills
         the mock's uid and grades from the calls recorded so far.
         """
+        self.stdout_sync.close()  # nobody answers any more: the mock must not wait for us
         try:
             self.conn.sendall(b"stop\n")
             self.conn.settimeout(self.stop_s)
@@ -115,6 +118,7 @@ class MotoZygote:
             self._ensure_started()
             control_path = self.control_path
         listener, record_fd, cgroup_fds = _run_files(run_dir, cgroup_procs)
+        stdout_sync, mock_sync = socket.socketpair()
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.settimeout(_REPLY_TIMEOUT_S)
@@ -125,22 +129,26 @@ class MotoZygote:
                 "max_calls": max_calls,
                 "limits": {**budget.__dict__},
             }
-            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [listener.fileno(), record_fd, *cgroup_fds])
+            fds = [listener.fileno(), record_fd, mock_sync.fileno(), *cgroup_fds]
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
             reply = json.loads(conn.makefile("rb").readline() or b"{}")
         except (OSError, ValueError) as error:
             conn.close()
+            stdout_sync.close()
             raise InfrastructureError(f"could not start a moto server: {error}") from error
         finally:
             # The mock holds its own copies; ours must go, or a dead mock's
             # socket would still accept connections nobody serves.
             listener.close()
+            mock_sync.close()
             for fd in (record_fd, *cgroup_fds):
                 os.close(fd)
         if not reply.get("ready"):
             conn.close()
+            stdout_sync.close()
             raise InfrastructureError(f"moto server failed to start for this run: {reply.get('error', 'no reply')}")
         conn.settimeout(None)
-        return MotoInstance(conn, os.path.join(run_dir, "record.jsonl"), reply["pid"], budget.stop_s)
+        return MotoInstance(conn, os.path.join(run_dir, "record.jsonl"), reply["pid"], budget.stop_s, stdout_sync)
 
     def close(self) -> None:
         self._forget_process()

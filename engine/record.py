@@ -61,6 +61,12 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     t: float = 0.0
+    # Where the call falls in RunRecord.stdout (a character index): everything before
+    # stdout_before was printed before the script sent the call, everything from
+    # stdout_after on was printed after the mock answered it. Causal, not clocks:
+    # see engine/stdout_probe.py. None in records made before these existed.
+    stdout_before: int | None = None
+    stdout_after: int | None = None
     # Set when moto accepted a call real S3 refuses: the reason and the error code, in
     # one sentence (engine/fidelity.py). Derived from the fields above, never recorded by moto.
     aws_would_refuse: str | None = None

@@ -122,7 +122,14 @@ def _error_code(body: bytes) -> str | None:
 
 
 class RecordingMiddleware:
-    def __init__(self, app: Callable, record_file: IO[str], max_calls: int = DEFAULT_RECORDED_CALLS):
+    def __init__(
+        self,
+        app: Callable,
+        record_file: IO[str],
+        max_calls: int = DEFAULT_RECORDED_CALLS,
+        stdout_probe: Callable[[], int | None] = lambda: None,
+    ):
+        self.stdout_probe = stdout_probe
         self.max_calls = max_calls
         self.app = app
         self.record_file = record_file
@@ -137,6 +144,7 @@ class RecordingMiddleware:
         if path.startswith("/moto-api"):
             return self._refuse_moto_api(environ, start_response)
         with self.lock:
+            environ["labgrader.stdout_before"] = self.stdout_probe()
             return self._record_call(environ, start_response)
 
     def _refuse_moto_api(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
@@ -195,6 +203,8 @@ class RecordingMiddleware:
             response = [b"".join(response)]
             error_code = _error_code(response[0])
         changes = self._changes() if method in MUTATING_METHODS and status < 300 else []
+        # Before the answer leaves: whatever the script prints from here on came after it.
+        environ["labgrader.stdout_after"] = self.stdout_probe()
         self._write(self._call_entry(environ, operation, bucket, key, status, error_code, params, changes))
         return response
 
@@ -252,6 +262,10 @@ class RecordingMiddleware:
             "error_code": error_code,
             "params": params,
             "changes": [_change_dict(c) for c in changes],
+            # Bytes of stdout the script had written when the call arrived and when it was
+            # answered; the runner turns them into places in the stored stdout text.
+            "stdout_before": environ.get("labgrader.stdout_before"),
+            "stdout_after": environ.get("labgrader.stdout_after"),
         }
 
     def _write(self, entry: dict[str, Any] | None) -> None:

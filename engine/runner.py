@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import shutil
@@ -46,6 +47,7 @@ def run_submission(
         with claim_slot() as uid:
             outcome, mock = _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits)
         calls, final_state, dropped = read_call_record(Path(mock.record_path), complete=mock.incident is None)
+        place_in_stdout(calls, outcome.stdout)
         calls = fidelity.annotate(calls)  # what moto accepted and real S3 would refuse
     except OSError as error:
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
@@ -100,6 +102,7 @@ def _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits
                 stdin=stdin.encode(),
                 limits=limits,
                 uid=uid,
+                stdout_sync=moto.stdout_sync,
             )
         finally:
             incident = moto.stop()
@@ -153,6 +156,25 @@ def printable(output: bytes) -> str:
     # Invalid UTF-8 becomes U+FFFD; NUL becomes a visible symbol, since
     # PostgreSQL text columns cannot hold NUL.
     return output.decode("utf-8", "replace").replace("\x00", "\u2400")
+
+
+def place_in_stdout(calls: list[Call], stdout: bytes) -> None:
+    """Turn each call's stdout byte counts (as the mock recorded them) into character
+    indexes of the stored text, which decodes invalid UTF-8 as one U+FFFD per byte run."""
+    offsets = sorted({o for c in calls for o in (c.stdout_before, c.stdout_after) if o is not None})
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    chars_at: dict[int, int] = {}
+    chars = position = 0
+    for offset in offsets:
+        end = min(offset, len(stdout))  # past the kept bytes: the end of the stored text
+        chars += len(decoder.decode(stdout[position:end]))
+        position = end
+        chars_at[offset] = chars
+    for call in calls:
+        if call.stdout_before is not None:
+            call.stdout_before = chars_at[call.stdout_before]
+        if call.stdout_after is not None:
+            call.stdout_after = chars_at[call.stdout_after]
 
 
 def read_call_record(path: Path, *, complete: bool = True) -> tuple[list[Call], dict[str, dict[str, ObjectInfo]], int]:

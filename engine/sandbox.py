@@ -16,6 +16,7 @@ import contextlib
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -210,8 +211,10 @@ class _StreamKeeper:
         self.limit = limit
         self.kept = bytearray()
         self.truncated = False
+        self.total = 0  # every byte the stream carried, kept or not
 
     def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
         room = self.limit - len(self.kept)
         if room > 0:
             self.kept += chunk[:room]
@@ -220,7 +223,15 @@ class _StreamKeeper:
 
 
 def run_sandboxed(
-    *, run_dir: Path, submission_dir: Path, moto_socket: str, entry_point: str, stdin: bytes, limits: Limits, uid: int
+    *,
+    run_dir: Path,
+    submission_dir: Path,
+    moto_socket: str,
+    entry_point: str,
+    stdin: bytes,
+    limits: Limits,
+    uid: int,
+    stdout_sync: socket.socket | None = None,
 ) -> ProcessOutcome:
     # The launcher writes to this pipe once bwrap's setup succeeded: silence
     # means the sandbox, not the script, failed.
@@ -263,7 +274,7 @@ def run_sandboxed(
             process.stdout: _StreamKeeper(limits.output_kib * 1024),
             process.stderr: _StreamKeeper(limits.output_kib * 1024),
         }
-        timed_out = _pump_until_exit(process, keepers, started + limits.wall_s)
+        timed_out = _pump_until_exit(process, keepers, started + limits.wall_s, stdout_sync)
         duration = time.monotonic() - started
         oom_killed = cgroup is not None and cgroup.oom_killed()
         slots.kill_uid_processes(uid)  # before the cgroup is removed: it must be empty
@@ -291,25 +302,35 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _pump_until_exit(process: subprocess.Popen, keepers: dict, deadline: float) -> bool:
-    """Drain both pipes until the sandbox ends; kill it at the deadline. True if it timed out."""
+def _pump_until_exit(
+    process: subprocess.Popen, keepers: dict, deadline: float, stdout_sync: socket.socket | None = None
+) -> bool:
+    """Drain both pipes until the sandbox ends; kill it at the deadline. True if it timed out.
+
+    stdout_sync: the run's mock asks on it, before and after each call it serves,
+    how much the script has written to stdout. We drain the pipe first, then
+    answer: whatever the script wrote before it sent the call is in the pipe by
+    then, so the count is causal, not a comparison of two clocks.
+    """
     selector = selectors.DefaultSelector()
+    stdout = next(iter(keepers))
     for stream in keepers:
         os.set_blocking(stream.fileno(), False)
         selector.register(stream, selectors.EVENT_READ)
+    if stdout_sync is not None:
+        selector.register(stdout_sync, selectors.EVENT_READ)
     timed_out = False
-    while selector.get_map():
+    while any(_registered(selector, stream) for stream in keepers):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             _kill_sandbox(process)
             break
         for key, _ in selector.select(timeout=min(remaining, 0.5)):
-            chunk = os.read(key.fileobj.fileno(), 65536)
-            if chunk:
-                keepers[key.fileobj].feed(chunk)
-            else:
-                selector.unregister(key.fileobj)
+            if key.fileobj is stdout_sync:
+                _answer_sync(selector, stdout_sync, stdout, keepers[stdout])
+                continue
+            _read_some(selector, key.fileobj, keepers[key.fileobj])
     selector.close()
     try:
         process.wait(timeout=5)
@@ -319,6 +340,42 @@ def _pump_until_exit(process: subprocess.Popen, keepers: dict, deadline: float) 
     for stream in keepers:
         stream.close()
     return timed_out
+
+
+def _registered(selector: selectors.BaseSelector, stream) -> bool:
+    try:
+        selector.get_key(stream)
+    except KeyError:
+        return False
+    return True
+
+
+def _read_some(selector: selectors.BaseSelector, stream, keeper: _StreamKeeper) -> bool:
+    """One read; False when the pipe is empty for now or closed."""
+    try:
+        chunk = os.read(stream.fileno(), 65536)
+    except BlockingIOError:
+        return False
+    if chunk:
+        keeper.feed(chunk)
+        return True
+    if _registered(selector, stream):
+        selector.unregister(stream)
+    return False
+
+
+def _answer_sync(selector: selectors.BaseSelector, sync: socket.socket, stdout, keeper: _StreamKeeper) -> None:
+    try:
+        asked = sync.recv(4096)
+    except OSError:
+        asked = b""
+    if not asked:
+        selector.unregister(sync)
+        return
+    while _registered(selector, stdout) and _read_some(selector, stdout, keeper):
+        pass
+    with contextlib.suppress(OSError):
+        sync.sendall(f"{keeper.total}\n".encode() * asked.count(b"?"))
 
 
 def _kill_sandbox(process: subprocess.Popen) -> None:

@@ -32,6 +32,9 @@ class ScriptRun:
             error_code=error_code,
             params=params or {},
             changes=list(changes),
+            # The script is single-threaded: what it printed so far came before the call.
+            stdout_before=len(self.stdout),
+            stdout_after=len(self.stdout),
         )
         self.calls.append(call)
         return self
