@@ -148,15 +148,21 @@ class TimelineEntry:
     changes: list[str]
     details: str
     aws_would_refuse: str | None = None  # moto accepted the call; real S3 would not have
+    printed_before: str = ""  # stdout the script wrote since the previous call and before this one
 
 
 def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
-    """The S3 calls as a student reads them: call, result, what changed."""
+    """The S3 calls as a student reads them: call, result, what changed, and what was printed in between."""
     if not run_record:
         return []
     record = RunRecord.from_dict(run_record)
     entries = []
+    printed_up_to = 0
     for call in record.calls:
+        printed_before = ""
+        if call.stdout_before is not None:
+            printed_before = record.stdout[printed_up_to : call.stdout_before]
+            printed_up_to = max(printed_up_to, call.stdout_before)
         target = "/".join(p for p in (call.bucket, call.key) if p) or "(all buckets)"
         result = str(call.status) + (f" {call.error_code}" if call.error_code else "")
         details = []
@@ -165,7 +171,8 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
         if "body_size" in call.params:
             details.append(f"{call.params['body_size']} bytes")
         if call.operation == "RefusedService":
-            details.append(f"{call.params.get('service', 'this service')} is not served in this lab: the call never ran")
+            service = call.params.get("service", "this service")
+            details.append(f"{service} is not served in this lab: the call never ran")
         entries.append(
             TimelineEntry(
                 call.seq,
@@ -176,9 +183,20 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
                 [_describe_change(c) for c in call.changes],
                 "; ".join(details),
                 call.aws_would_refuse,
+                printed_before,
             )
         )
     return entries
+
+
+def printed_after_last_call(run_record: dict | None) -> str:
+    """The stdout that follows the last call, for the interleaved timeline ('' if order is unknown)."""
+    if not run_record:
+        return ""
+    record = RunRecord.from_dict(run_record)
+    # From the last call's send: what was printed while it was in flight shows after it.
+    positions = [c.stdout_before for c in record.calls if c.stdout_before is not None]
+    return record.stdout[max(positions) :] if positions else ""
 
 
 def _describe_change(change) -> str:

@@ -211,3 +211,31 @@ def test_the_timeline_marks_a_call_moto_accepted_but_real_s3_refuses(client, wor
         " CreateBucket would fail with InvalidBucketName." in page
     )
     assert 'class="ok aws-refused"' in page
+
+
+def test_the_timeline_shows_each_print_between_the_calls_it_happened_between(client, world):
+    submission = make_submission(world.assignment, world.alice, score=2)
+    stdout = "sizes from disk: 17\nlisting now\ndone\n"
+    submission.run_record = {
+        "exit_code": 0,
+        "timed_out": False,
+        "duration_s": 1,
+        "stdout": stdout,
+        "calls": [
+            {
+                "seq": 1,
+                "operation": "ListObjectsV2",
+                "method": "GET",
+                "path": "/b",
+                "status": 200,
+                "bucket": "b",
+                "stdout_before": stdout.index("listing"),
+                "stdout_after": stdout.index("done"),
+            },
+        ],
+    }
+    submission.save()
+    page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
+    timeline = page[page.index('<table class="timeline">') :]
+    first, listing, after = (timeline.index(t) for t in ("sizes from disk: 17", "ListObjectsV2", "listing now\ndone"))
+    assert first < listing < after
