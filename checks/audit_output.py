@@ -9,7 +9,7 @@ from checks.evidence import (
     has_lab_tag,
     no_calls_verdict_text,
     run_problem,
-    shows_size,
+    sizes_shown,
     timeline,
 )
 from engine.record import RunRecord
@@ -27,19 +27,19 @@ def check(record: RunRecord) -> Verdict:
     if not objects:
         return failed("No bucket ever held objects, so there was nothing to audit.", run_problem(record))
     problems = []
-    listed = any(call.bucket == bucket and objects.keys() <= held.keys() for call, held in line.listings)
+    listings = line.listings_holding(bucket, objects)
+    listed = bool(listings)
     if not listed:
         problems.append(
             f"The bucket {bucket} was never listed through S3 (list_objects_v2 or bucket.objects.all()) "
             "while all its objects existed."
         )
     problems.append(_tag_read_problem(record, bucket, objects))
-    stdout_lines = record.stdout.splitlines()
-    missing = [
-        f"{key} ({obj.size} bytes)" for key, obj in objects.items() if not shows_size(stdout_lines, key, obj.size)
-    ]
+    sizes = sizes_shown(record.stdout.splitlines(), objects)
+    missing = [f"{key} ({obj.size} bytes)" for key, obj in objects.items() if key not in sizes.shown]
     if missing:
         problems.append(f"stdout never shows the size of {', '.join(missing)} next to its key.")
+        problems.append(sizes.note)
     if not _shows_tag(record.stdout, objects, record, bucket):
         problems.append("stdout does not show the tag Project / Intern-Labs.")
     problems = [p for p in problems if p]
@@ -60,7 +60,7 @@ def _shows_tag(stdout: str, objects: dict, record: RunRecord, bucket: str | None
         return False
     # Nobody carries the exact tag (the Tagging check fails for that): printing
     # the tag the tagged object really carries still shows the audit skill.
-    tagged = _keys_the_script_tagged(record, bucket)
+    tagged = set(_keys_the_script_tagged(record, bucket))  # a key tagged again and again is asked once
     return any(
         key in stdout and value in stdout
         for name in tagged
@@ -73,7 +73,7 @@ def _tag_read_problem(record: RunRecord, bucket: str | None, objects: dict) -> s
     tagged = [key for key, obj in objects.items() if has_lab_tag(obj)] or _keys_the_script_tagged(record, bucket)
     reads = [c.key for c in calls_to(record, "GetObjectTagging", bucket) if c.ok and c.key in objects]
     if tagged:
-        if any(key in tagged for key in reads):
+        if not set(tagged).isdisjoint(reads):
             return ""
         if reads:
             return f"Tags of {reads[0]} were read, but the tagged file is {tagged[0]}."

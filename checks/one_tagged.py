@@ -26,7 +26,7 @@ def check(record: RunRecord) -> Verdict:
         )
     tagged = [key for key, obj in objects.items() if has_lab_tag(obj)]
     other_project = {
-        key: obj.tags[LAB_TAG[0]] for key, obj in objects.items() if key not in tagged and LAB_TAG[0] in obj.tags
+        key: obj.tags[LAB_TAG[0]] for key, obj in objects.items() if not has_lab_tag(obj) and LAB_TAG[0] in obj.tags
     }
     if len(tagged) > 1:
         every = "All" if len(tagged) == len(objects) else "These"

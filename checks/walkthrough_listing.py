@@ -15,7 +15,7 @@ def check(record: RunRecord) -> Verdict:
     bucket = walkthrough_bucket(record)
     if bucket is None:
         return failed("No bucket was created, so there was nothing to list.", run_problem(record))
-    listed = any(call.bucket == bucket and OBJECT_KEY in held for call, held in timeline(record).listings)
+    listed = bool(timeline(record).listings_holding(bucket, [OBJECT_KEY]))
     printed = any(OBJECT_KEY in line for line in record.stdout.splitlines())
     if listed and printed:
         return passed(f"Listed {bucket} through S3 and printed {OBJECT_KEY}.")

@@ -45,3 +45,14 @@ def test_it_reports_the_timeout_that_stopped_cleanup():
     run = audits(uploads_three()).times_out()
     verdict = check(run.record())
     assert not verdict.passed and "time limit" in verdict.feedback
+
+
+def test_it_names_the_first_five_buckets_left_behind_and_counts_the_rest():
+    run = correct_run()
+    for index in range(2300):
+        run.create_bucket(f"scratch-{index}")
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "Bucket scratch-4 still exists with 0 objects" in verdict.feedback
+    assert "scratch-5 " not in verdict.feedback
+    assert "2295 more buckets created during the run still exist." in verdict.feedback
