@@ -80,15 +80,18 @@ def write_id_maps(pid: int, mock_uid: int | None) -> None:
 def build_read_only_root(paths: list[str]) -> None:
     """Pivot into a read-only root holding only `paths`, each read-only at its own path."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Opened before the tmpfs below covers /tmp: a checkout or venv under /tmp stays reachable.
+    sources = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in paths]
     # bubblewrap's trick: a tmpfs on /tmp (in this mount namespace only) to build the new root in.
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     new_root = "/tmp/root"
     os.mkdir(new_root, 0o755)
     _mount(new_root, new_root, None, MS_BIND)
-    for path in paths:
+    for path, fd in sources:
         target = new_root + path
         os.makedirs(target, mode=0o755, exist_ok=True)
-        _bind_read_only(path, target)
+        _bind_read_only(f"/proc/self/fd/{fd}", target)
+        os.close(fd)
     for link in _SYSTEM_LINKS:  # a merged /usr: /lib -> usr/lib, where the loader looks
         if os.path.islink(link):
             os.symlink(os.readlink(link), new_root + link)

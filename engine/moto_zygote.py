@@ -101,7 +101,8 @@ def _import_dirs() -> list[str]:
     candidates += [paths[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")]
     candidates.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/engine")
     dirs: list[str] = []
-    for path in sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)}, key=len):
+    # As Python names them (a venv reached through a symlink is imported from the link's path).
+    for path in sorted({os.path.abspath(p) for p in candidates if os.path.isdir(p)}, key=len):
         if not any(path == d or path.startswith(d + "/") for d in dirs):
             dirs.append(path)
     return dirs
