@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import F
 from django.shortcuts import redirect
 
 from submissions import services
@@ -48,8 +49,34 @@ class InlineOutcome(admin.TabularInline):
 
 
 class InlineOverride(admin.TabularInline):
+    # History: entries are added (the model bounds the score), never edited or deleted.
     model = ScoreOverride
     extra = 0
+    readonly_fields = ("created_at",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LateFilter(admin.SimpleListFilter):
+    """Late against the deadline as it is now (Assignment.is_late, in SQL)."""
+
+    title = "late"
+    parameter_name = "late"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Late"), ("no", "On time")]
+
+    def queryset(self, request, queryset):
+        late = {"assignment__deadline__isnull": False, "created_at__gt": F("assignment__deadline")}
+        if self.value() == "yes":
+            return queryset.filter(**late)
+        if self.value() == "no":
+            return queryset.exclude(**late)
+        return queryset
 
 
 @admin.register(Course)
@@ -67,12 +94,16 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    list_display = ("id", "student", "assignment", "status", "score", "max_score", "is_late", "created_at")
-    list_filter = ("status", "assignment", "is_late")
+    list_display = ("id", "student", "assignment", "status", "score", "max_score", "late", "created_at")
+    list_filter = ("status", "assignment", LateFilter)
     search_fields = ("student__username",)
     readonly_fields = ("run_record", "claim_token", "lease_expires_at", "times_graded")
     inlines = [InlineOutcome, InlineOverride, InlineFile]
     actions = [recheck_submissions, reexecute_submissions]
+
+    @admin.display(boolean=True, description="late")
+    def late(self, obj: Submission) -> bool:
+        return obj.is_late
 
 
 @admin.register(BulkJob)
@@ -92,5 +123,14 @@ class SubmissionFileAdmin(admin.ModelAdmin):
         return obj.text()
 
 
-admin.site.register(ScoreOverride)
+@admin.register(ScoreOverride)
+class ScoreOverrideAdmin(admin.ModelAdmin):
+    # The history of a score is kept: entries are added, never edited. (Deleting stays
+    # possible, as the admin's deletion of a submission must be able to cascade.)
+    list_display = ("submission", "score", "created_by", "created_at", "reason")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 admin.site.register(CheckOutcome)

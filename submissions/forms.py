@@ -38,8 +38,30 @@ class UploadForm(forms.Form):
 
 
 class OverrideForm(forms.Form):
-    score = forms.IntegerField(min_value=0)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": "an override needs a reason."},
+    )
+
+    def __init__(self, *args, max_score: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Bounded here, so that a score too large for the database is a form error, not a 500.
+        bounds = f"the score must be between 0 and {max_score}."
+        self.fields["score"] = forms.IntegerField(
+            min_value=0,
+            max_value=max_score,
+            error_messages={
+                "required": "a score is needed.",
+                "invalid": "the score must be a whole number.",
+                "min_value": bounds,
+                "max_value": bounds,
+            },
+        )
+        self.order_fields(["score", "reason"])
+
+    def error_text(self) -> str:
+        return " ".join(e for errors in self.errors.values() for e in errors)
 
 
 class RerunForm(forms.Form):

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -53,10 +55,30 @@ class Assignment(models.Model):
         return engine_assignments.load(self.spec)
 
     def is_late(self, at: datetime) -> bool:
+        # Read from the deadline as it is now, never stored with a submission:
+        # moving the deadline moves every submission's lateness with it.
         return self.deadline is not None and at > self.deadline
 
     def late_penalty(self, max_score: int) -> int:
         return round(max_score * self.late_penalty_percent / 100)
+
+
+@dataclass(frozen=True)
+class CountedScore:
+    """What one submission is worth now, and why: the rule for late work and overrides.
+
+    Every reader (the student's page, the status JSON, the gradebook, the CSV) takes the
+    score from here, so a change of deadline, policy or override shows everywhere at once.
+    """
+
+    score: int | None  # what the gradebook counts; None: nothing (not graded yet, or cut off)
+    checks_score: int | None  # what the checks gave
+    max_score: int | None
+    late: bool
+    penalty: int = 0  # points the late penalty took
+    penalty_percent: int = 0
+    cut_off: bool = False  # late under a hard cutoff: does not count
+    override: ScoreOverride | None = None
 
 
 class Submission(models.Model):
@@ -71,7 +93,6 @@ class Submission(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     entry_point = models.CharField(max_length=255)
-    is_late = models.BooleanField(default=False)
     score = models.IntegerField(null=True, blank=True)
     max_score = models.IntegerField(null=True, blank=True)
     run_record = models.JSONField(null=True, blank=True)
@@ -95,20 +116,45 @@ class Submission(models.Model):
         return f"#{self.pk} {self.student} {self.assignment.title}"
 
     @property
-    def latest_override(self) -> ScoreOverride | None:
-        overrides = list(self.overrides.all())
-        return max(overrides, key=lambda o: (o.created_at, o.pk)) if overrides else None
+    def is_late(self) -> bool:
+        return self.assignment.is_late(self.created_at)
+
+    @property
+    def current_override(self) -> ScoreOverride | None:
+        """The override in force: the newest entry of the history, unless that entry is a removal."""
+        # Read from the (often prefetched) history in Python rather than with a new query.
+        history = list(self.overrides.all())
+        newest = max(history, key=lambda o: (o.created_at, o.pk)) if history else None
+        return newest if newest is not None and not newest.is_removal else None
+
+    def override_ceiling(self) -> int:
+        """The highest score an override may give: what the checks could give at most."""
+        if self.max_score is not None:
+            return self.max_score
+        return self.assignment.engine_assignment().max_score  # not graded yet: the assignment's maximum
+
+    def counted(self) -> CountedScore:
+        """The one rule (docs/service.md): an override wins; else late work under a penalty
+        loses its share of the maximum, and late work under a hard cutoff does not count."""
+        assignment = self.assignment
+        late = self.is_late
+        override = self.current_override
+        common = {"checks_score": self.score, "max_score": self.max_score, "late": late}
+        if override is not None:
+            # An instructor's decision about this very submission (say, an extension) wins over any policy.
+            return CountedScore(score=override.score, override=override, **common)
+        if self.score is None or not late:
+            return CountedScore(score=self.score, **common)
+        if assignment.late_policy == Assignment.LatePolicy.HARD:
+            return CountedScore(score=None, cut_off=True, **common)
+        penalty = min(self.score, assignment.late_penalty(self.max_score or 0))
+        return CountedScore(
+            score=self.score - penalty, penalty=penalty, penalty_percent=assignment.late_penalty_percent, **common
+        )
 
     def counted_score(self) -> int | None:
-        """The score that enters the gradebook: an override wins; otherwise minus the late penalty."""
-        override = self.latest_override
-        if override is not None:
-            return override.score
-        if self.score is None:
-            return None
-        if self.is_late and self.assignment.late_policy == Assignment.LatePolicy.PENALTY:
-            return max(0, self.score - self.assignment.late_penalty(self.max_score or 0))
-        return self.score
+        """The score that enters the gradebook (see counted())."""
+        return self.counted().score
 
 
 class SubmissionFile(models.Model):
@@ -146,16 +192,41 @@ class CheckOutcome(models.Model):
 
 
 class ScoreOverride(models.Model):
-    """A manual score, kept as history: the newest one counts."""
+    """A manual score, kept as history: the newest entry decides.
+
+    Entries are never edited or deleted; removing an override adds an entry without a
+    score, so the history says who set what, and who removed it, when and why.
+    """
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="overrides")
-    score = models.IntegerField()
-    reason = models.TextField()
+    score = models.IntegerField(null=True, blank=True, help_text="Empty: the override was removed")
+    reason = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=0), name="override_score_not_negative"
+            )
+        ]
+
+    @property
+    def is_removal(self) -> bool:
+        return self.score is None
+
+    def clean(self) -> None:
+        # Also what the admin's forms run, so no path stores "15/10".
+        errors = {}
+        if self.score is not None and self.submission_id is not None:
+            ceiling = self.submission.override_ceiling()
+            if not 0 <= self.score <= ceiling:
+                errors["score"] = f"the score must be between 0 and {ceiling}."
+        if self.score is not None and not self.reason.strip():
+            errors["reason"] = "an override needs a reason."
+        if errors:
+            raise ValidationError(errors)
 
 
 class BulkJob(models.Model):

@@ -62,14 +62,17 @@ class GradebookRow:
     late: bool
     checks: dict[str, bool] = field(default_factory=dict)
     overridden: bool = False
+    late_not_counted: int = 0  # graded submissions a hard cutoff leaves out
 
 
 def counted_submission(assignment: Assignment, graded: list[Submission]) -> Submission | None:
-    if not graded:
+    """The best or latest among the submissions that count (late work under a hard cutoff does not)."""
+    counting = [s for s in graded if s.counted_score() is not None]
+    if not counting:
         return None
     if assignment.counting == Assignment.Counting.LATEST:
-        return max(graded, key=lambda s: (s.created_at, s.pk))
-    return max(graded, key=lambda s: (s.counted_score() or 0, s.created_at, s.pk))
+        return max(counting, key=lambda s: (s.created_at, s.pk))
+    return max(counting, key=lambda s: (s.counted_score(), s.created_at, s.pk))
 
 
 def gradebook_rows(*, assignment: Assignment, sort: str = "student") -> list[GradebookRow]:
@@ -85,7 +88,8 @@ def gradebook_rows(*, assignment: Assignment, sort: str = "student") -> list[Gra
     rows = []
     for student in assignment.course.students.order_by("username"):
         mine = by_student.get(student.pk, [])
-        counted = counted_submission(assignment, [s for s in mine if s.status == Submission.Status.GRADED])
+        graded = [s for s in mine if s.status == Submission.Status.GRADED]
+        counted = counted_submission(assignment, graded)
         rows.append(
             GradebookRow(
                 student=student,
@@ -94,7 +98,8 @@ def gradebook_rows(*, assignment: Assignment, sort: str = "student") -> list[Gra
                 score=counted.counted_score() if counted else None,
                 late=bool(counted and counted.is_late),
                 checks={o.check_id: o.passed for o in counted.outcomes.all()} if counted else {},
-                overridden=bool(counted and counted.latest_override),
+                overridden=bool(counted and counted.current_override),
+                late_not_counted=sum(1 for s in graded if s.counted().cut_off),
             )
         )
     return sort_rows(rows, sort)
@@ -104,7 +109,7 @@ SORT_KEYS = {
     "student": lambda r: r.student.username,
     "score": lambda r: (r.score is None, -(r.score or 0), r.student.username),
     "attempts": lambda r: (-r.attempts, r.student.username),
-    "late": lambda r: (not r.late, r.student.username),
+    "late": lambda r: (not (r.late or r.late_not_counted), r.student.username),
 }
 
 

@@ -45,7 +45,6 @@ def submission_create(
             student=student,
             created_at=now,
             entry_point=entry,
-            is_late=assignment.is_late(now),
             enqueued_at=now,
         )
         SubmissionFile.objects.bulk_create(
@@ -193,9 +192,22 @@ def submission_recheck(*, submission: Submission) -> bool:
 
 
 def score_override(*, submission: Submission, score: int, reason: str, by) -> ScoreOverride:
-    if not reason.strip():
-        raise ValueError("an override needs a reason")
-    return ScoreOverride.objects.create(submission=submission, score=score, reason=reason.strip(), created_by=by)
+    """Set a score by hand. Raises ValidationError for a score outside 0..max or a blank reason."""
+    override = ScoreOverride(submission=submission, score=score, reason=reason.strip(), created_by=by)
+    override.full_clean()
+    override.save()
+    return override
+
+
+class NoOverride(Exception):
+    """There is no override in force to remove."""
+
+
+def score_override_remove(*, submission: Submission, by, reason: str = "") -> ScoreOverride:
+    """Let the checks' score count again; the removal is itself an entry of the history."""
+    if submission.current_override is None:
+        raise NoOverride("There is no override to remove.")
+    return ScoreOverride.objects.create(submission=submission, score=None, reason=reason.strip(), created_by=by)
 
 
 def bulk_job_start(*, kind: str, submissions, description: str, by, assignment=None) -> BulkJob:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("submissions/<int:pk>/", views.submission_detail, name="submission"),
     path("submissions/<int:pk>/status/", views.submission_status, name="submission_status"),
     path("submissions/<int:pk>/override/", views.submission_override, name="override"),
+    path("submissions/<int:pk>/override/remove/", views.submission_override_remove, name="override_remove"),
     path("submissions/<int:pk>/rerun/", views.submission_rerun, name="submission_rerun"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status/", views.job_status, name="job_status"),

@@ -5,7 +5,7 @@ import csv
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -48,7 +48,11 @@ def home(request):
 @login_required
 def assignment_detail(request, pk: int):
     assignment = _assignment_for(request.user, pk)
-    mine = Submission.objects.filter(assignment=assignment, student=request.user).prefetch_related("overrides")
+    mine = (
+        Submission.objects.filter(assignment=assignment, student=request.user)
+        .select_related("assignment")  # each row's lateness reads the deadline as it is now
+        .prefetch_related("overrides")
+    )
     return render(
         request,
         "submissions/assignment.html",
@@ -101,8 +105,11 @@ def submission_detail(request, pk: int):
             "teaches": teaches,
             "is_admin": selectors.is_admin(request.user),
             "files": submission.files.all() if teaches else [],
+            "counted": submission.counted(),
             "overrides": submission.overrides.select_related("created_by") if teaches else [],
-            "override_form": OverrideForm(initial={"score": submission.counted_score()}),
+            "override_form": OverrideForm(
+                initial={"score": submission.counted_score()}, max_score=submission.override_ceiling()
+            ),
         },
     )
 
@@ -117,12 +124,30 @@ def submission_status(request, pk: int):
 def submission_override(request, pk: int):
     submission = _submission_for(request.user, pk)
     _require_teacher(request.user, submission.assignment)
-    form = OverrideForm(request.POST)
-    if form.is_valid():
+    form = OverrideForm(request.POST, max_score=submission.override_ceiling())
+    if not form.is_valid():
+        messages.error(request, "Override refused: " + form.error_text())
+        return redirect("submission", pk=pk)
+    try:
         services.score_override(submission=submission, by=request.user, **form.cleaned_data)
-        messages.success(request, "Score overridden.")
+    except ValidationError as error:  # the submission changed between the form and the write
+        messages.error(request, "Override refused: " + " ".join(error.messages))
     else:
-        messages.error(request, "An override needs a score and a reason.")
+        messages.success(request, "Score overridden.")
+    return redirect("submission", pk=pk)
+
+
+@login_required
+@require_POST
+def submission_override_remove(request, pk: int):
+    submission = _submission_for(request.user, pk)
+    _require_teacher(request.user, submission.assignment)
+    try:
+        services.score_override_remove(submission=submission, by=request.user, reason=request.POST.get("reason", ""))
+    except services.NoOverride as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Override removed: the checks' score counts again.")
     return redirect("submission", pk=pk)
 
 
@@ -173,7 +198,9 @@ def gradebook_csv(request, pk: int):
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="gradebook-{assignment.course.code}-{assignment.pk}.csv"'
     writer = csv.writer(response)
-    writer.writerow(["student", "score", "max_score", "attempts", "late", "overridden", *check_ids, "submission"])
+    # late: the counted submission is late; late_not_counted: late work a hard cutoff left out.
+    header = ["student", "score", "max_score", "attempts", "late", "late_not_counted", "overridden"]
+    writer.writerow([*header, *check_ids, "submission"])
     for row in selectors.gradebook_rows(assignment=assignment):
         marks = [("pass" if row.checks.get(c) else "fail") if row.counted else "" for c in check_ids]
         writer.writerow(
@@ -183,6 +210,7 @@ def gradebook_csv(request, pk: int):
                 row.counted.max_score if row.counted else "",
                 row.attempts,
                 "yes" if row.late else "no",
+                row.late_not_counted,
                 "yes" if row.overridden else "no",
                 *marks,
                 row.counted.pk if row.counted else "",

@@ -37,6 +37,7 @@ def cases(objects):
             {"score": 5, "reason": "r"},
             {**VIEWER, "alice": 403, "ada": 302, "admin": 302},
         ),
+        ("post", reverse("override_remove", args=[s]), {}, {**VIEWER, "alice": 403, "ada": 302, "admin": 302}),
         ("post", reverse("submission_rerun", args=[s]), {"kind": "recheck"}, ADMIN_POST),
         ("get", reverse("job", args=[j]), {}, ADMIN_ONLY),
         ("get", reverse("job_status", args=[j]), {}, ADMIN_ONLY),

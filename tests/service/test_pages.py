@@ -1,8 +1,10 @@
 import csv
 import io
+from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from submissions.models import CheckOutcome, Submission
 from tests.factories import PASSWORD, make_submission
@@ -76,7 +78,9 @@ def test_the_gradebook_counts_the_best_or_latest_submission(client, world):
 
 
 def test_the_gradebook_marks_late_and_overridden_scores(client, world):
-    late = make_submission(world.assignment, world.bob, score=10, is_late=True)
+    world.assignment.deadline = timezone.now() - timedelta(hours=1)
+    world.assignment.save()
+    late = make_submission(world.assignment, world.bob, score=10)
     rows = read_csv(login(client, "ada"), world.assignment)
     assert rows["bob"]["score"] == "8" and rows["bob"]["late"] == "yes"
     client.post(reverse("override", args=[late.pk]), {"score": 10, "reason": "extension granted"})

@@ -2,6 +2,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from engine.errors import InfrastructureError
@@ -156,22 +157,51 @@ def test_the_sweep_requeues_expired_leases_and_lost_messages_only(world, enqueue
     assert live_worker.status == Submission.Status.RUNNING and fresh.enqueued_at == now
 
 
-@pytest.mark.parametrize("late,policy,expected", [(False, "penalty", 9), (True, "penalty", 7), (True, "hard", 9)])
-def test_the_counted_score_applies_the_late_penalty(world, late, policy, expected):
+@pytest.mark.parametrize(
+    "handed_in,deadline,policy,expected",
+    [
+        (-1, None, "hard", 9),  # no deadline: never late
+        (-1, 0, "penalty", 9),  # before the deadline
+        (0, 0, "penalty", 9),  # at the deadline is on time
+        (1, 0, "penalty", 7),  # late: loses 20% of the maximum 10
+        (1, 0, "hard", None),  # late under a hard cutoff: does not count
+    ],
+)
+def test_the_counted_score_follows_the_late_rule(world, handed_in, deadline, policy, expected):
+    now = timezone.now()
+    world.assignment.deadline = None if deadline is None else now + timedelta(minutes=deadline)
     world.assignment.late_policy = policy
     world.assignment.late_penalty_percent = 20
     world.assignment.save()
-    assert make_submission(world.assignment, world.alice, score=9, is_late=late).counted_score() == expected
+    submission = make_submission(world.assignment, world.alice, score=9, created_at=now + timedelta(minutes=handed_in))
+    assert submission.counted_score() == expected
 
 
-def test_an_override_wins_and_its_history_is_kept(world):
-    submission = make_submission(world.assignment, world.alice, score=4, is_late=True)
+def test_the_penalty_never_takes_a_score_below_zero(world):
+    world.assignment.deadline = timezone.now() - timedelta(hours=1)
+    world.assignment.late_penalty_percent = 50
+    world.assignment.save()
+    counted = make_submission(world.assignment, world.alice, score=3).counted()
+    assert (counted.score, counted.penalty) == (0, 3)
+
+
+def test_an_override_wins_over_the_late_rule_and_its_history_is_kept(world):
+    world.assignment.deadline = timezone.now() - timedelta(hours=1)
+    world.assignment.late_policy = "hard"
+    world.assignment.save()
+    submission = make_submission(world.assignment, world.alice, score=4)
     services.score_override(submission=submission, score=8, reason="moto bug on the day", by=world.ada)
     services.score_override(submission=submission, score=9, reason="re-read the audit", by=world.ada)
     assert submission.counted_score() == 9
     assert [o.score for o in submission.overrides.all()] == [9, 8]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError, match="an override needs a reason"):
         services.score_override(submission=submission, score=1, reason="  ", by=world.ada)
+    with pytest.raises(ValidationError, match="between 0 and 10"):
+        services.score_override(submission=submission, score=11, reason="bonus", by=world.ada)
+    services.score_override_remove(submission=submission, by=world.ada)
+    assert submission.counted_score() is None  # the hard cutoff applies again
+    with pytest.raises(services.NoOverride):
+        services.score_override_remove(submission=submission, by=world.ada)
 
 
 def test_re_execution_queues_the_submission_at_once_with_fresh_retries(
