@@ -40,6 +40,7 @@ def check(record: RunRecord) -> Verdict:
     if missing:
         problems.append(f"stdout never shows the size of {', '.join(missing)} next to its key.")
         problems.append(sizes.note)
+    problems.append(_printed_too_early(record, listings, objects, missing))
     if not _shows_tag(record.stdout, objects, record, bucket):
         problems.append("stdout does not show the tag Project / Intern-Labs.")
     problems = [p for p in problems if p]
@@ -51,6 +52,27 @@ def check(record: RunRecord) -> Verdict:
         truncated = " (stdout was cut at the output limit.)" if record.stdout_truncated else ""
         return failed(*problems, truncated, dropped_note(record), run_problem(record))
     return passed(f"Listed {bucket} through S3, read the tags, and printed all {len(objects)} keys with their sizes.")
+
+
+def _printed_too_early(record: RunRecord, listings: list, objects: dict, missing: list[str]) -> str:
+    """Sizes count only if printed after a listing had returned (the spec's order rule)."""
+    answered = [call.stdout_after for call in listings if call.stdout_after is not None]
+    if not answered:
+        return ""  # never listed (said above), or a record from before stdout positions existed
+    first = min(answered)
+    after, not_shown = sizes_shown(record.stdout[first:].splitlines(), objects), set(missing)
+    early = [
+        f"{key} ({obj.size} bytes)"
+        for key, obj in objects.items()
+        if f"{key} ({obj.size} bytes)" not in not_shown and key not in after.shown
+    ]
+    if not early:
+        return ""
+    call = next(c for c in listings if c.stdout_after == first)
+    return (
+        f"The size of {', '.join(early)} was printed before the bucket was listed through S3 "
+        f"(call #{call.seq}, {call.operation}): print the sizes from what the listing returned. {after.note}"
+    ).strip()
 
 
 def _shows_tag(stdout: str, objects: dict, record: RunRecord, bucket: str | None) -> bool:

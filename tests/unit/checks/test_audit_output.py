@@ -112,3 +112,47 @@ def test_feedback_says_when_calls_past_the_recording_cap_were_not_detailed():
     record = uploads_three().record()
     record.calls_dropped = 12
     assert "Only the first 4 S3 calls were recorded in detail; 12 more were counted." in check(record).feedback
+
+
+def loophole_run(positions: bool = True):
+    """Sizes printed from the local files, never listed; then cleanup's listing."""
+    run = uploads_three()
+    for key, size in (("a.txt", 11), ("b.txt", 17), ("c.txt", 23)):
+        run.prints(f"{key}: {size} bytes")
+    run.read_tags("lab-alice", "a.txt").prints("Tags of a.txt: Project = Intern-Labs")
+    run.empty_and_delete("lab-alice")
+    record = run.record()
+    if not positions:
+        for call in record.calls:
+            call.stdout_before = call.stdout_after = None
+    return record
+
+
+def test_sizes_printed_before_any_listing_do_not_count_even_when_cleanup_lists_later():
+    verdict = check(loophole_run())
+    assert not verdict.passed
+    assert "printed before the bucket was listed" in verdict.feedback
+    assert "a.txt (11 bytes)" in verdict.feedback
+
+
+def test_sizes_printed_after_the_listing_returned_count():
+    run = uploads_three().list("lab-alice")
+    for key, size in (("a.txt", 11), ("b.txt", 17), ("c.txt", 23)):
+        run.prints(f"{key}: {size} bytes")
+    run.read_tags("lab-alice", "a.txt").prints("Project = Intern-Labs").empty_and_delete("lab-alice")
+    verdict = check(run.record())
+    assert verdict.passed, verdict.feedback
+
+
+def test_a_size_printed_before_the_listing_is_not_saved_by_printing_the_others_after():
+    run = uploads_three().prints("a.txt: 11 bytes").list("lab-alice")
+    run.prints("b.txt: 17 bytes").prints("c.txt: 23 bytes")
+    run.read_tags("lab-alice", "a.txt").prints("Project = Intern-Labs")
+    verdict = check(run.record())
+    assert not verdict.passed
+    assert "a.txt (11 bytes)" in verdict.feedback and "b.txt" not in verdict.feedback
+
+
+def test_a_record_made_before_stdout_positions_existed_is_judged_without_the_order_rule():
+    # Stored records from before the rule cannot tell the order; re-checking them must not invent one.
+    assert check(loophole_run(positions=False)).passed
