@@ -122,14 +122,17 @@ if REDIS_URL:
 else:
     # No broker server to install for a single-machine demo: kombu's filesystem
     # transport keeps messages as files in var/broker. Production sets REDIS_URL.
+    # Every folder is named here: kombu's defaults are relative to the working
+    # directory (control_folder, its exchange table, would be ./control).
     _BROKER_DIR = Path(os.environ.get("BROKER_DIR", BASE_DIR / "var" / "broker"))
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
         "polling_interval": 0.2,
     }
