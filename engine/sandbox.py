@@ -1,6 +1,6 @@
 """Runs one script under bubblewrap, as an unprivileged per-run uid.
 
-What stops what (see docs/engine.md): the network namespace leaves only
+What stops what (docs/engine.md, "The sandbox"): the network namespace leaves only
 loopback, where the run's own moto server is bridged in; the mount namespace
 shows /usr, the boto3 runtime and the submission, nothing of the service, and
 one size-capped tmpfs is all the run can write; a pid namespace ends every
