@@ -20,7 +20,8 @@ from engine.s3ops import LISTING_OPERATIONS
 
 State = dict[str, dict[str, ObjectInfo]]
 LAB_TAG = ("Project", "Intern-Labs")
-_IGNORED_OPERATIONS = {"NonS3", "MotoApi", "RefusedService"}
+# Requests moto never served (or that were not S3): they are no S3 call of the script.
+_IGNORED_OPERATIONS = {"NonS3", "MotoApi", "RefusedService", "RefusedRequest"}
 
 
 def apply_change(state: State, change: Change) -> None:

@@ -8,17 +8,14 @@ containment suite away from being known to work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-
-from engine.record import ObjectInfo
 
 # A request the dispatcher cannot place (no signature, no known host) goes to
 # S3, as moto itself does (its DEFAULT_SERVICE_REGION).
 _DEFAULT_BACKEND = "s3"
 # moto's own control API and the EC2 instance metadata endpoint: never a lab's service.
 _INTERNAL_BACKENDS = {"moto_api", "instance_metadata"}
-
-State = dict[str, dict[str, ObjectInfo]]
 
 
 class ServiceRefused(Exception):
@@ -67,6 +64,12 @@ def gated_dispatcher(services: frozenset[str]):
     return GatedDispatcher(create_backend_app)
 
 
+def service_of(app, environ: dict[str, Any]) -> str | None:
+    """The backend the gate will send this request to; None when app is not the gate."""
+    backend_of = getattr(app, "backend_of", None)
+    return backend_of(environ) if callable(backend_of) else None
+
+
 def warm_up(app) -> None:
     """Build the S3 handler (moto builds it on the first request) and reset the state."""
     from werkzeug.test import Client
@@ -92,17 +95,63 @@ def reset_state() -> None:
     reset_model_data()
 
 
-def snapshot_s3(describe) -> State:
-    """The whole S3 state of this moto process: bucket -> key -> describe(backend, fake_key)."""
-    from moto.s3.models import s3_backends
+# The recorder judges a body's encoding and preview on its head; lab files are a few bytes.
+HEAD_BYTES = 1 << 20
 
-    state: State = {}
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One current object, read out of moto into plain values: nothing of moto leaves this module."""
+
+    size: int
+    head: bytes | None  # the body's first HEAD_BYTES; None when moto cannot give it back
+    tags: dict[str, str]
+
+
+def stored_objects() -> dict[str, dict[str, StoredObject]]:
+    """Every bucket of this moto process and the current version of each of its objects.
+
+    In a versioned bucket a key's current version may be a delete marker: the
+    object is then gone, as a listing shows, and older versions are not objects.
+    """
+    from moto.s3.models import FakeKey, s3_backends
+
+    state: dict[str, dict[str, StoredObject]] = {}
     for regions in list(s3_backends.values()):
         for backend in list(regions.values()):
             for name, bucket in list(backend.buckets.items()):
                 objects = state.setdefault(name, {})
                 for key in list(bucket.keys):
-                    fake_key = bucket.keys[key]
-                    if fake_key is not None and not getattr(fake_key, "is_delete_marker", False):
-                        objects[key] = describe(backend, fake_key)
+                    fake_key = bucket.keys.get(key)
+                    if isinstance(fake_key, FakeKey):
+                        objects[key] = _read_object(backend, fake_key)
     return state
+
+
+def _read_object(backend: Any, fake_key: Any) -> StoredObject:
+    # Each part on its own: a key whose body is gone still has a size and tags.
+    return StoredObject(size=_size(fake_key), head=_head(fake_key), tags=_tags(backend, fake_key))
+
+
+def _size(fake_key: Any) -> int:
+    try:
+        return int(fake_key.size)
+    except Exception:  # noqa: BLE001 - whatever moto holds, the recorder goes on
+        return 0
+
+
+def _head(fake_key: Any) -> bytes | None:
+    """The first HEAD_BYTES of the body, without copying the rest as FakeKey.value would."""
+    try:
+        with fake_key.lock:
+            fake_key._value_buffer.seek(0)
+            return bytes(fake_key._value_buffer.read(HEAD_BYTES))
+    except Exception:  # noqa: BLE001 - a disposed key's buffer is closed
+        return None
+
+
+def _tags(backend: Any, fake_key: Any) -> dict[str, str]:
+    try:
+        return {str(t["Key"]): str(t["Value"]) for t in backend.get_object_tagging(fake_key)["Tags"]}
+    except Exception:  # noqa: BLE001 - unreadable tags are recorded as none
+        return {}

@@ -134,7 +134,9 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake:
     app = build_app_cache[frozenset(request["services"])]
     record_file = os.fdopen(record_fd, "w", encoding="utf-8")
     probe = StdoutProbe(socket.socket(fileno=stdout_sync_fd))
-    middleware = RecordingMiddleware(app, record_file, request["max_calls"], stdout_probe=probe)
+    middleware = RecordingMiddleware(
+        app, record_file, request["max_calls"], stdout_probe=probe, max_bytes=limits["record_bytes"]
+    )
     server = bounded_server(listen_fd, middleware, max_connections=limits["connections"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")

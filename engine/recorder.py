@@ -3,6 +3,12 @@
 The script cannot reach this file or the record it writes, so the record is
 evidence the script cannot forge. `/moto-api/*` (reset, state dumps) is refused:
 a script must not be able to erase the evidence of a failed cleanup.
+
+Nothing a script does to S3 may stop the recording: a call the recorder fails on
+is recorded with `params.record_error`, and moto failing on a request is answered
+500 and recorded with `params.mock_error`. Every recorded string is capped
+(FIELD_BYTES) and so is the record itself (max_bytes), so a script cannot make
+the record, or the grader reading it, explode.
 """
 
 from __future__ import annotations
@@ -10,24 +16,41 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from engine import moto_internals
-from engine.moto_internals import ServiceRefused
+from engine.moto_internals import ServiceRefused, StoredObject
 from engine.record import Change, ObjectInfo
-from engine.s3ops import MUTATING_METHODS, operation_name, split_bucket_key
+from engine.s3ops import (
+    MUTATING_METHODS,
+    Unnameable,
+    confirm_operation,
+    needs_confirmation,
+    operation_name,
+    split_bucket_key,
+)
 
 # Past this many calls (Limits.recorded_calls), a call is counted but not
 # detailed: tens of thousands of calls must not make the record (or its diffing) explode.
 DEFAULT_RECORDED_CALLS = 5000
+# The record file's size (Limits.mock_record_mib). Calls fill it up to three quarters;
+# the rest is the trailer's, so that the final state always fits.
+DEFAULT_RECORD_BYTES = 32 << 20
+_TRAILER_SHARE = 4
+# Each recorded string is at most about this many bytes of JSON; a longer one is cut and says so.
+FIELD_BYTES = 1024
+# A bucket or key name is an identity: any name S3 accepts (1,024 bytes of UTF-8) is kept whole.
+NAME_BYTES = 1024
+_MAX_ITEMS = 50  # tags of an object, entries of a parameter (S3 allows 10 tags)
 # Encoding is judged on the head of a body; lab files are a few bytes.
-_ENCODING_SAMPLE = 1 << 20
+_ENCODING_SAMPLE = moto_internals.HEAD_BYTES
 _PREVIEW_CHARS = 200
 _SMALL_BODY = 64 * 1024
 _HEADERS_KEPT = ("x-amz-tagging", "x-amz-copy-source", "x-amz-tagging-directive", "content-type")
@@ -39,31 +62,97 @@ _PARAM_CHARS = 64  # a region name is ~15; a script must not bloat the record th
 State = dict[str, dict[str, ObjectInfo]]
 
 
-def classify_encoding(body: bytes) -> str:
+def classify_encoding(body: bytes, size: int | None = None) -> str:
+    """body: the object's body, or its head when size (the whole body's) is given."""
     sample = body[:_ENCODING_SAMPLE]
+    size = len(body) if size is None else size
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4):
         return "utf-16"
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as error:
         # A multi-byte character cut at the sample's end is still text.
-        if len(body) > _ENCODING_SAMPLE and error.start >= len(sample) - 3:
+        if size > len(sample) and error.start >= len(sample) - 3:
             return "utf-8"
         return "binary"
     return "utf-8"
 
 
-def _describe_object(backend: Any, fake_key: Any) -> ObjectInfo:
-    body = fake_key.value
-    encoding = classify_encoding(body)
-    preview = body[: _PREVIEW_CHARS * 4].decode("utf-8", "replace")[:_PREVIEW_CHARS] if encoding == "utf-8" else ""
-    tags = {t["Key"]: t["Value"] for t in backend.get_object_tagging(fake_key)["Tags"]}
-    return ObjectInfo(size=fake_key.size, tags=tags, encoding=encoding, preview=preview)
+def _describe_object(stored: StoredObject) -> ObjectInfo:
+    """What the record keeps of an object. A body moto cannot give back is "unknown", not a crash."""
+    tags = cap_mapping(stored.tags)
+    if stored.head is None:
+        return ObjectInfo(size=stored.size, tags=tags, encoding="unknown")
+    encoding = classify_encoding(stored.head, stored.size)
+    head = stored.head[: _PREVIEW_CHARS * 4]
+    preview = head.decode("utf-8", "replace")[:_PREVIEW_CHARS] if encoding == "utf-8" else ""
+    return ObjectInfo(size=stored.size, tags=tags, encoding=encoding, preview=cap_text(preview))
 
 
 def snapshot_s3() -> State:
     """The whole S3 state of this moto process: bucket -> key -> object."""
-    return moto_internals.snapshot_s3(_describe_object)
+    return {
+        cap_name(bucket): {cap_name(key): _describe_object(stored) for key, stored in objects.items()}
+        for bucket, objects in moto_internals.stored_objects().items()
+    }
+
+
+def cap_text(text: str, limit: int = FIELD_BYTES) -> str:
+    """The text, or as much of its head as fits in about `limit` bytes of JSON, marked as cut.
+
+    Measured as JSON because that is what the record holds: a byte 0xFF of a
+    header is one character and six bytes (\\u00ff) there.
+    """
+    if len(text) * 12 <= limit or len(json.dumps(text)) <= limit:
+        return text
+    room, kept = limit - 40, 0  # 40: the mark
+    for char in text:
+        room -= len(json.dumps(char)) - 2
+        if room < 0:
+            break
+        kept += 1
+    return f"{text[:kept]}[cut: {len(text) - kept} more chars]"
+
+
+def cap_name(name: str | None) -> str | None:
+    """A bucket or key name: whole when S3 would accept its length, else cut to that and marked."""
+    if name is None or len(name) * 4 <= NAME_BYTES:
+        return name
+    data = name.encode("utf-8", "surrogatepass")
+    if len(data) <= NAME_BYTES:
+        return name
+    head = data[:NAME_BYTES].decode("utf-8", "ignore")
+    return f"{head}[cut: {len(name) - len(head)} more chars]"
+
+
+def cap_mapping(mapping: dict[str, Any]) -> dict[str, str]:
+    """At most _MAX_ITEMS entries, each key and value capped."""
+    return {cap_text(str(k)): cap_text(str(v)) for k, v in list(mapping.items())[:_MAX_ITEMS]}
+
+
+def cap_params(params: dict[str, Any]) -> dict[str, Any]:
+    capped: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, dict):
+            capped[name] = cap_mapping(value)
+            if len(value) > _MAX_ITEMS:
+                capped[f"{name}_cut"] = len(value) - _MAX_ITEMS
+        elif isinstance(value, list | tuple):
+            capped[name] = [cap_text(str(item)) for item in value[:_MAX_ITEMS]]
+        elif isinstance(value, str):
+            capped[name] = cap_text(value)
+        else:
+            capped[name] = value
+    return capped
+
+
+def request_path(environ: dict[str, Any]) -> str:
+    """The path as werkzeug decoded it for moto: %-escapes resolved, read as UTF-8."""
+    return environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def describe_error(error: BaseException) -> str:
+    return cap_text(f"{type(error).__name__}: {error}", 300)
 
 
 def diff_states(before: State, after: State) -> list[Change]:
@@ -121,6 +210,23 @@ def _error_code(body: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
+class _Call(NamedTuple):
+    """A request as named before moto answers it."""
+
+    operation: str
+    bucket: str | None
+    key: str | None
+    params: dict[str, Any]
+
+
+def _placed(environ: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The bucket and key, where the request has any that S3 would recognise."""
+    try:
+        return split_bucket_key(environ.get("HTTP_HOST", ""), request_path(environ))
+    except Unnameable:
+        return None, None
+
+
 class RecordingMiddleware:
     def __init__(
         self,
@@ -128,9 +234,14 @@ class RecordingMiddleware:
         record_file: IO[str],
         max_calls: int = DEFAULT_RECORDED_CALLS,
         stdout_probe: Callable[[], int | None] = lambda: None,
+        max_bytes: int = DEFAULT_RECORD_BYTES,
     ):
         self.stdout_probe = stdout_probe
         self.max_calls = max_calls
+        self.max_bytes = max_bytes
+        self.call_bytes = max_bytes - max_bytes // _TRAILER_SHARE
+        self.written = 0  # bytes of the record so far
+        self.full = False  # past call_bytes: every later call is counted, not detailed
         self.app = app
         self.record_file = record_file
         self.lock = threading.Lock()
@@ -178,13 +289,12 @@ class RecordingMiddleware:
         return [body]
 
     def _record_call(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET")
-        is_s3 = bool(_S3_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")))
-        bucket, key = split_bucket_key(environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""))
-        headers = {h: environ.get("HTTP_" + h.upper().replace("-", "_"), "") for h in _HEADERS_KEPT}
-        headers = {h: v for h, v in headers.items() if v}
-        operation = operation_name(method, bucket, key, environ.get("QUERY_STRING", ""), headers) if is_s3 else "NonS3"
-        params = self._params(environ, operation, headers)
+        try:
+            call = self._name_call(environ)
+        except Unnameable as refusal:
+            return self._refuse_request(environ, start_response, refusal)
+        except Exception as error:  # noqa: BLE001 - serve it anyway; the record says it could not name it
+            call = _Call("Unconfirmed", None, None, {"record_error": describe_error(error)})
 
         status_box: list[int] = []
 
@@ -194,19 +304,95 @@ class RecordingMiddleware:
 
         try:
             response = self.app(environ, capture_status)
+            status = status_box[0] if status_box else 500
+            body = None
+            if status >= 300 or needs_confirmation(call.operation):
+                # Error bodies are small, and so are the XML answers that confirm a name.
+                response = [b"".join(response)]
+                body = response[0]
         except ServiceRefused as refused:
             return self._refuse_service(environ, start_response, refused.service)
-        status = status_box[0] if status_box else 500
-        error_code = None
-        if status >= 300:
-            # Error bodies are small; buffer them to read the S3 error code.
-            response = [b"".join(response)]
-            error_code = _error_code(response[0])
-        changes = self._changes() if method in MUTATING_METHODS and status < 300 else []
-        # Before the answer leaves: whatever the script prints from here on came after it.
-        environ["labgrader.stdout_after"] = self.stdout_probe()
-        self._write(self._call_entry(environ, operation, bucket, key, status, error_code, params, changes))
+        except Exception as error:  # noqa: BLE001 - moto failed on this request: a 500 for it, the run goes on
+            return self._answer_mock_failure(environ, start_response, call, error)
+        self._record(environ, call, status, body)
         return response
+
+    def _name_call(self, environ: dict[str, Any]) -> _Call:
+        """What the request is, before moto sees it; raises Unnameable for a request that must be refused."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        headers = {h: environ.get("HTTP_" + h.upper().replace("-", "_"), "") for h in _HEADERS_KEPT}
+        headers = {h: v for h, v in headers.items() if v}
+        if not self._is_s3(environ):
+            bucket, key = _placed(environ)
+            return _Call("NonS3", bucket, key, self._params(environ, "NonS3", headers))
+        bucket, key = split_bucket_key(environ.get("HTTP_HOST", ""), request_path(environ))
+        operation = operation_name(method, bucket, key, environ.get("QUERY_STRING", ""), headers)
+        return _Call(operation, bucket, key, self._params(environ, operation, headers))
+
+    def _is_s3(self, environ: dict[str, Any]) -> bool:
+        # The gate decides which backend serves a request; ask it rather than guess.
+        service = moto_internals.service_of(self.app, environ)
+        if service is not None:
+            return service == "s3"
+        return bool(_S3_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")))
+
+    def _record(self, environ: dict[str, Any], call: _Call, status: int, body: bytes | None) -> None:
+        """Write the call's entry. Whatever goes wrong here is recorded in the entry, never raised."""
+        try:
+            operation, confirmation = confirm_operation(call.operation, status, call.bucket, body or b"")
+            params = {**call.params, **confirmation}
+            error_code = _error_code(body) if body is not None and status >= 300 else None
+            changes = self._changes_or_error(environ, params)
+            # Before the answer leaves: whatever the script prints from here on came after it.
+            environ["labgrader.stdout_after"] = self.stdout_probe()
+            entry = self._call_entry(environ, operation, call.bucket, call.key, status, error_code, params, changes)
+            self._write(entry)
+        except Exception as error:  # noqa: BLE001 - one call recorded badly must not end the mock
+            params = {"record_error": describe_error(error)}
+            self._write(self._call_entry(environ, call.operation, call.bucket, call.key, status, None, params, []))
+
+    def _changes_or_error(self, environ: dict[str, Any], params: dict[str, Any]) -> list[Change]:
+        # Any method that may write, whatever its status: an error can come after a change.
+        if environ.get("REQUEST_METHOD", "GET") not in MUTATING_METHODS:
+            return []
+        try:
+            return self._changes()
+        except Exception as error:  # noqa: BLE001 - the next snapshot's diff carries what this one missed
+            params["record_error"] = describe_error(error)
+            return []
+
+    def _refuse_request(self, environ: dict[str, Any], start_response: Callable, refusal: Unnameable) -> list[bytes]:
+        # Refused before moto saw it: the record never names an operation moto did not execute.
+        message = f"{refusal.reason}. The grader's mock serves only requests it can name exactly."
+        body = (
+            "<?xml version='1.0' encoding='UTF-8'?><Error>"
+            f"<Code>{refusal.code}</Code><Message>{escape(message)}</Message></Error>"
+        ).encode()
+        bucket, key = _placed(environ)
+        params = {"reason": refusal.reason, "subresources": list(refusal.subresources)}
+        environ["labgrader.stdout_after"] = self.stdout_probe()
+        self._write(self._call_entry(environ, "RefusedRequest", bucket, key, 403, refusal.code, params, []))
+        start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _answer_mock_failure(
+        self, environ: dict[str, Any], start_response: Callable, call: _Call, error: Exception
+    ) -> list[bytes]:
+        body = (
+            b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>InternalError</Code>"
+            b"<Message>The mock failed on this request.</Message></Error>"
+        )
+        params = {**call.params, "mock_error": describe_error(error)}
+        try:
+            changes = self._changes_or_error(environ, params)
+            environ["labgrader.stdout_after"] = self.stdout_probe()
+            operation, bucket, key = call.operation, call.bucket, call.key
+            self._write(self._call_entry(environ, operation, bucket, key, 500, "InternalError", params, changes))
+        except Exception as record_error:  # noqa: BLE001 - the answer still goes out
+            params["record_error"] = describe_error(record_error)
+        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        start_response("500 Internal Server Error", headers, sys.exc_info())
+        return [body]
 
     def _params(self, environ: dict[str, Any], operation: str, headers: dict[str, str]) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -235,8 +421,8 @@ class RecordingMiddleware:
         return body
 
     def _changes(self) -> list[Change]:
-        if self.seq >= self.max_calls:
-            return []
+        if self.seq >= self.max_calls or self.full:
+            return []  # the call will only be counted
         after = snapshot_s3()
         changes = diff_states(self.state, after)
         self.state = after
@@ -254,13 +440,13 @@ class RecordingMiddleware:
             "t": round(time.monotonic() - self.started, 4),
             "operation": operation,
             "method": environ.get("REQUEST_METHOD", ""),
-            "path": environ.get("PATH_INFO", "")[:1024],
-            "query": environ.get("QUERY_STRING", "")[:1024],
-            "bucket": bucket,
-            "key": key,
+            "path": cap_text(request_path(environ)),
+            "query": cap_text(environ.get("QUERY_STRING", "")),
+            "bucket": cap_name(bucket),
+            "key": cap_name(key),
             "status": status,
-            "error_code": error_code,
-            "params": params,
+            "error_code": cap_text(error_code) if error_code else error_code,
+            "params": cap_params(params),
             "changes": [_change_dict(c) for c in changes],
             # Bytes of stdout the script had written when the call arrived and when it was
             # answered; the runner turns them into places in the stored stdout text.
@@ -269,16 +455,44 @@ class RecordingMiddleware:
         }
 
     def _write(self, entry: dict[str, Any] | None) -> None:
-        if entry is not None:
-            self.record_file.write(json.dumps(entry) + "\n")
+        if entry is None:
+            return
+        line = json.dumps(entry) + "\n"
+        if self.full or self.written + len(line) > self.call_bytes:
+            # Past the record's budget a call is counted, not detailed, as past max_calls.
+            self.full = True
+            self.dropped += 1
+            return
+        try:
+            self.record_file.write(line)
             self.record_file.flush()
+        except OSError:  # the disk refused (EFBIG, ENOSPC): later calls are only counted
+            self.full = True
+            self.dropped += 1
+            return
+        self.written += len(line)
 
     def finish(self) -> None:
         """Write the trailer: the exact final state and how many calls were dropped."""
         with self.lock:
-            final = {b: {k: vars(o) for k, o in objs.items()} for b, objs in snapshot_s3().items()}
-            self.record_file.write(json.dumps({"final_state": final, "calls_dropped": self.dropped}) + "\n")
+            trailer: dict[str, Any] = {"calls_dropped": self.dropped}
+            try:
+                final = snapshot_s3()
+            except Exception as error:  # noqa: BLE001 - a trailer with the last state seen beats none
+                final, trailer["record_error"] = self.state, describe_error(error)
+            line = json.dumps({"final_state": _plain_state(final), **trailer}) + "\n"
+            if self.written + len(line) > self.max_bytes:
+                # Thousands of objects: the previews go first, the keys, sizes and tags stay exact.
+                line = json.dumps({"final_state": _plain_state(final, previews=False), **trailer}) + "\n"
+            self.record_file.write(line)
             self.record_file.flush()
+
+
+def _plain_state(state: State, previews: bool = True) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        bucket: {key: {**vars(obj), **({} if previews else {"preview": ""})} for key, obj in objects.items()}
+        for bucket, objects in state.items()
+    }
 
 
 def _change_dict(change: Change) -> dict[str, Any]:

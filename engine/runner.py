@@ -182,25 +182,29 @@ def read_call_record(path: Path, *, complete: bool = True) -> tuple[list[Call], 
 
     complete=False: the mock was stopped before it wrote its trailer. The calls
     written so far still stand, and the final state is rebuilt from their changes.
+    The record is read line by line: only one line, never the whole file, is held as text.
     """
+    calls: list[Call] = []
+    trailer = None
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        with path.open(encoding="utf-8", errors="replace") as record:
+            for line in record:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    break  # the last line, cut off when the mock was killed mid-write
+                if "final_state" in entry:
+                    trailer = entry
+                    break
+                calls.append(Call.from_dict(entry))
     except OSError as error:
         raise InfrastructureError(f"the call record is missing: {error}") from error
-    entries = []
-    for line in lines:
-        try:
-            entries.append(json.loads(line))
-        except ValueError:
-            break  # the last line, cut off when the mock was killed mid-write
-    if entries and "final_state" in entries[-1]:
-        trailer = entries.pop()
+    if trailer is not None:
         final_state = {
             bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
             for bucket, objects in trailer["final_state"].items()
         }
-        return [Call.from_dict(e) for e in entries], final_state, trailer["calls_dropped"]
+        return calls, final_state, trailer["calls_dropped"]
     if complete:
         raise InfrastructureError("the call record is incomplete (the moto server died mid-run)")
-    calls = [Call.from_dict(e) for e in entries]
     return calls, state_after(calls), 0

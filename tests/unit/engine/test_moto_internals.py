@@ -5,6 +5,7 @@ from werkzeug.test import Client, EnvironBuilder
 
 from engine import moto_internals
 from engine.moto_internals import ServiceRefused
+from engine.recorder import snapshot_s3
 
 
 def signed(service: str, region: str = "us-east-1") -> dict[str, str]:
@@ -53,7 +54,51 @@ def test_a_declared_service_is_served_and_its_state_can_be_read(s3_only):
     client = Client(s3_only)
     assert client.put("/gate-bucket", headers=signed("s3")).status_code == 200
     assert client.put("/gate-bucket/k", data=b"hello", headers=signed("s3")).status_code == 200
-    state = moto_internals.snapshot_s3(lambda backend, key: key.size)
-    assert state["gate-bucket"] == {"k": 5}
+    assert moto_internals.stored_objects()["gate-bucket"]["k"].size == 5
     moto_internals.reset_state()
-    assert moto_internals.snapshot_s3(lambda backend, key: key.size) == {}
+    assert moto_internals.stored_objects() == {}
+
+
+# What the recorder reads of moto's S3 objects: plain values, whatever the script did.
+
+
+@pytest.fixture
+def backend():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    moto_internals.reset_state()
+    yield s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    moto_internals.reset_state()
+
+
+def test_a_delete_marker_is_no_object_and_the_version_under_it_is_not_shown(backend):
+    backend.create_bucket("lab-v", "us-east-1")
+    backend.put_bucket_versioning("lab-v", "Enabled")
+    backend.put_object("lab-v", "gone.txt", b"old")
+    backend.put_object("lab-v", "kept.txt", b"kept")
+    backend.delete_object("lab-v", "gone.txt")
+    assert list(snapshot_s3()["lab-v"]) == ["kept.txt"]
+
+
+def test_an_object_whose_body_cannot_be_read_is_recorded_as_unknown(backend):
+    backend.create_bucket("lab-x", "us-east-1")
+    key = backend.put_object("lab-x", "closed.txt", b"body")
+    key.dispose()  # what moto does to a key it dropped; its buffer is closed
+    obj = snapshot_s3()["lab-x"]["closed.txt"]
+    assert (obj.size, obj.encoding, obj.preview) == (4, "unknown", "")
+
+
+def test_only_the_head_of_a_large_body_is_read(backend):
+    backend.create_bucket("lab-big", "us-east-1")
+    backend.put_object("lab-big", "big.txt", b"a" * (3 << 20))
+    stored = moto_internals.stored_objects()["lab-big"]["big.txt"]
+    assert stored.size == 3 << 20
+    assert len(stored.head) == moto_internals.HEAD_BYTES
+
+
+def test_tags_are_read_as_plain_strings(backend):
+    backend.create_bucket("lab-t", "us-east-1")
+    key = backend.put_object("lab-t", "t.txt", b"x")
+    backend.put_object_tagging(key, {"Project": "Intern-Labs"})
+    assert moto_internals.stored_objects()["lab-t"]["t.txt"].tags == {"Project": "Intern-Labs"}
