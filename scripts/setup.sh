@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # bubblewrap + socat: the sandbox; util-linux: prlimit/setpriv; python3-venv:
 # the runtime scripts run with; redis-server: the broker for end-to-end tests;
-# postgresql: the database of the end-to-end tests; chromium + chromium-driver:
+# postgresql: initdb and the server for the tests' own throwaway clusters (the
+# machine's cluster is never used by the tests); chromium + chromium-driver:
 # the browser tests.
 packages=(bubblewrap socat util-linux python3-venv redis-server postgresql chromium chromium-driver)
 missing=()

@@ -49,10 +49,7 @@ def test_a_task_sent_through_the_filesystem_broker_writes_only_under_the_broker_
 
 
 def test_the_default_broker_dir_is_under_var():
-    code = (
-        "import json; from django.conf import settings\n"
-        "print(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
-    )
+    code = "import json; from django.conf import settings\nprint(json.dumps(settings.CELERY_BROKER_TRANSPORT_OPTIONS))"
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "BROKER_DIR")}
     out = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + code],
