@@ -12,6 +12,7 @@ import datetime
 import http.client
 import json
 import os
+import shutil
 import tempfile
 import threading
 import urllib.error
@@ -112,6 +113,7 @@ class RecordingServer:
 
     def close(self) -> None:
         self.server.shutdown()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
