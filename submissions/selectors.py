@@ -178,6 +178,15 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
         if call.operation == "RefusedService":
             service = call.params.get("service", "this service")
             details.append(f"{service} is not served in this lab: the call never ran")
+        if call.operation == "RefusedRequest":
+            details.append(
+                f"refused before it ran: {call.params.get('reason', 'the mock could not tell what it asked')}"
+            )
+        if call.operation == "Unconfirmed":
+            answer = call.params.get("root") or "something else"
+            details.append(
+                f"asked like {call.params.get('named', '?')}, but the answer was {answer}: not counted as one"
+            )
         entries.append(
             TimelineEntry(
                 call.seq,

@@ -24,15 +24,25 @@ def test_a_mock_dying_mid_run_is_graded_from_what_it_recorded_and_says_so(run_sc
     # Whatever kills the mock (its budget, a crash), the script must not be able
     # to turn its own run into "not gradable": the calls recorded so far stand.
     zygote = shared_zygote()
-    mock_uids = []
+    opened = []
     original = zygote.open_server
 
     def spy(run_dir, **options):
-        mock_uids.append(options["uid"])
+        opened.append((run_dir, options["uid"]))
         return original(run_dir, **options)
 
+    def kill_after_the_first_call() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if opened and os.path.exists(record := os.path.join(opened[0][0], "record.jsonl")):
+                with open(record) as lines:
+                    if lines.readline().endswith("\n"):
+                        slots.kill_uid_processes(opened[0][1])
+                        return
+            time.sleep(0.02)
+
     monkeypatch.setattr(zygote, "open_server", spy)
-    killer = threading.Thread(target=lambda: (time.sleep(1.5), slots.kill_uid_processes(mock_uids[0])))
+    killer = threading.Thread(target=kill_after_the_first_call)
     killer.start()
     record = run_script(SLEEPY)
     killer.join()
