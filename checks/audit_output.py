@@ -69,8 +69,9 @@ def _printed_too_early(record: RunRecord, listings: list, objects: dict, missing
     if not early:
         return ""
     call = next(c for c in listings if c.stdout_after == first)
+    what = f"The size of {early[0]} was" if len(early) == 1 else f"The sizes of {', '.join(early)} were"
     return (
-        f"The size of {', '.join(early)} was printed before the bucket was listed through S3 "
+        f"{what} printed before the bucket was listed through S3 "
         f"(call #{call.seq}, {call.operation}): print the sizes from what the listing returned. {after.note}"
     ).strip()
 
