@@ -1,6 +1,7 @@
 """One settings file; every knob from the environment, with defaults that run locally."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -59,18 +60,26 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "submissions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CSP and private caching on every answer Django makes, the 413 page included.
+    "grader.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Before CSRF (its check parses the whole body of any POST, request.POST) and
+    # after authentication, which reads no body, so the 413 page shows who is logged in.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "grader.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "grader.urls"
@@ -95,6 +104,11 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's SQLite: a transaction takes the write lock when it begins, so the
+    # submission limits' count-then-insert is serialized as PostgreSQL's row lock
+    # serializes it (SQLite has no SELECT ... FOR UPDATE).
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -107,6 +121,54 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Logins: django-axes counts failures per username and per client address and, past
+# the limit, refuses before the password is hashed (its backend comes first), so a
+# guesser neither gets more tries nor keeps the web workers busy hashing.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "10")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15"))
+# A success does not wipe the failures: axes would wipe those of the whole address,
+# so a student could guess at someone else's password without end by logging in as
+# themselves between rounds. Failures expire after the cool-off instead.
+AXES_RESET_ON_SUCCESS = False
+# A refused attempt writes nothing: no row growing with every try, no reset of the
+# cool-off (a guesser gets AXES_FAILURE_LIMIT guesses per cool-off period).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "grader.client_address.client_address"
+# How many proxies in front append to X-Forwarded-For (compose: the TLS proxy, 1);
+# 0 trusts no header and counts the connection's address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
+# The password check itself runs at idle CPU priority (grader/passwords.py); the
+# other hashers only read hashes made elsewhere.
+PASSWORD_HASHERS = [
+    "grader.passwords.IdlePriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# For passwords set through Django (admin, createsuperuser, changepassword); the
+# demo seed sets 'demo' directly and is not held to them.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Errors to stderr (gunicorn's and the containers' log): without this, Django sends
+# a 500's traceback only to mail_admins, i.e. nowhere.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "[{asctime}] [{process}] {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+    "loggers": {"django": {"handlers": ["stderr"], "level": "WARNING", "propagate": False}},
+}
 
 # Celery: see docs/service.md for why each of these is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -155,10 +217,30 @@ GRADING_RETRY_DELAY_S = envint("GRADING_RETRY_DELAY_S", "10")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 60
-# A request to the upload URL larger than this is refused before it is parsed.
+# A request body larger than this is refused before anything reads it
+# (grader/middleware.py); no page of the site takes more.
 MAX_UPLOAD_REQUEST_BYTES = 6 * 1024 * 1024
 
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "False")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 X_FRAME_OPTIONS = "DENY"
+# HSTS on https answers; compose turns it on (docs/deploy.md). Off by default: a
+# browser that saw it for a host refuses plain http there for that long.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+# Pages load only the site's own script and stylesheet; no inline script or style
+# (tests/service/test_security_headers.py reads the templates for it).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)

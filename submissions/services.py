@@ -15,7 +15,7 @@ from engine.errors import InfrastructureError, SubmissionError
 from engine.files import choose_entry_point, from_folder, from_uploads
 from engine.grading import GradeReport, evaluate, grade
 from engine.record import RunRecord
-from submissions.models import Assignment, BulkJob, CheckOutcome, ScoreOverride, Submission, SubmissionFile
+from submissions.models import Assignment, BulkJob, CheckOutcome, Course, ScoreOverride, Submission, SubmissionFile
 
 
 class SubmissionRejected(Exception):
@@ -33,13 +33,14 @@ def submission_create(
             f"The deadline ({assignment.deadline:%Y-%m-%d %H:%M %Z}) has passed; "
             "this assignment accepts no late submissions."
         )
-    _check_limits(assignment, student, now)
     try:
         files = from_uploads(uploads)
         entry = choose_entry_point(files, entry_point or None)
     except SubmissionError as error:
         raise SubmissionRejected(str(error)) from None
     with transaction.atomic():
+        _lock_enrolment(assignment, student)
+        _check_limits(assignment, student, now)
         submission = Submission.objects.create(
             assignment=assignment,
             student=student,
@@ -52,6 +53,20 @@ def submission_create(
         )
         _enqueue_on_commit(submission.pk)
     return submission
+
+
+def _lock_enrolment(assignment: Assignment, student) -> None:
+    """Hold this student's enrolment row until the transaction ends.
+
+    The limits count the submissions already stored and then insert one; two uploads
+    of one student at once would both count the same total. Locking one row per
+    (course, student) makes the second wait until the first committed, then count
+    again. (PostgreSQL: SELECT ... FOR UPDATE; SQLite locks the whole database at
+    the transaction's start instead: settings.py.)
+    """
+    enrolment = Course.students.through.objects.filter(course_id=assignment.course_id, user_id=student.pk)
+    if not list(enrolment.select_for_update().values_list("pk", flat=True)):
+        raise SubmissionRejected("You are not enrolled in this course.")
 
 
 def _check_limits(assignment: Assignment, student, now) -> None:

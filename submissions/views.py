@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import csv
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,17 +14,19 @@ from submissions.forms import AssignmentSettingsForm, OverrideForm, RerunForm, U
 from submissions.models import Assignment, BulkJob, Submission
 
 
+# What a user may not see answers 404, exactly as what does not exist, so that ids
+# cannot be counted; 403 is for what they see but may not do.
 def _assignment_for(user, pk: int) -> Assignment:
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
     if not selectors.visible_courses(user).filter(pk=assignment.course_id).exists():
-        raise PermissionDenied
+        raise Http404
     return assignment
 
 
 def _submission_for(user, pk: int) -> Submission:
     submission = get_object_or_404(Submission.objects.select_related("assignment__course", "student"), pk=pk)
     if not selectors.can_view_submission(user, submission):
-        raise PermissionDenied
+        raise Http404
     return submission
 
 
@@ -69,10 +70,8 @@ def assignment_detail(request, pk: int):
 @login_required
 @require_POST
 def submission_upload(request, pk: int):
+    # Bodies over MAX_UPLOAD_REQUEST_BYTES never get here (grader/middleware.py).
     assignment = _assignment_for(request.user, pk)
-    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.MAX_UPLOAD_REQUEST_BYTES:
-        messages.error(request, f"Upload refused: the upload is larger than {settings.MAX_UPLOAD_REQUEST_BYTES} bytes.")
-        return redirect("assignment", pk=pk)
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Upload refused: " + " ".join(e for errors in form.errors.values() for e in errors))

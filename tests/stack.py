@@ -57,7 +57,7 @@ class Stack:
         self.extra: list[subprocess.Popen] = []
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self, workers: int = 2) -> Stack:
+    def start(self, workers: int = 2, web_workers: int = 2, web_threads: int = 1) -> Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._fresh_database()
         if self.redis_port:
@@ -68,7 +68,8 @@ class Stack:
         self.manage("seed_demo", "--no-grading")
         # Load and fault tests upload far more than a student's hourly allowance.
         self.shell("from submissions.models import Assignment\nAssignment.objects.update(max_per_hour=None)")
-        gunicorn = ["gunicorn", "grader.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"]
+        gunicorn = ["gunicorn", "grader.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", str(web_workers)]
+        gunicorn += ["--threads", str(web_threads)]  # more than 1: gthread workers, as in compose
         self.web = self._spawn("web", [sys.executable, "-m", *gunicorn, "--timeout", "60"])
         for index in range(workers):
             self.start_worker(index)
@@ -170,8 +171,8 @@ class Stack:
             try:
                 if requests.get(self.url + "/login/", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its workers are still loading the app
             time.sleep(0.2)
         raise RuntimeError("web did not come up:\n" + self.log("web"))
 

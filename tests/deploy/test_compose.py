@@ -62,6 +62,12 @@ def option(argv: list[str], *names: str) -> str | None:
     return None
 
 
+def default_of(value: str) -> str:
+    """The default of a ${NAME:-default} reference, or the value itself."""
+    match = re.fullmatch(r"\$\{[A-Z0-9_]+:-([^}]*)\}", value)
+    return match.group(1) if match else value
+
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
     lines = [line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")]
@@ -124,6 +130,17 @@ def test_web_serves_grader_wsgi_with_gunicorn():
     assert argv[0] == "gunicorn"
     assert "grader.wsgi" in argv or "grader.wsgi:application" in argv
     assert option(argv, "--bind", "-b").endswith(":8000")
+
+
+def test_web_runs_threads_so_that_a_page_never_waits_behind_a_login():
+    threads = option(command(services()["web"]), "--threads")
+    assert threads is not None and int(default_of(threads)) >= 2
+
+
+def test_web_sends_hsts_for_a_year_and_counts_the_address_the_proxy_saw():
+    env = environment(services()["web"])
+    assert int(default_of(env["SECURE_HSTS_SECONDS"])) >= 365 * 24 * 3600
+    assert default_of(env["TRUSTED_PROXY_COUNT"]) == "1"
 
 
 @pytest.mark.parametrize("name, queue", sorted(WORKERS.items()))

@@ -64,6 +64,8 @@ def browser(downloads):
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
+    # The console, to see what the Content-Security-Policy refused.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.add_experimental_option(
         "prefs",
         {
@@ -290,3 +292,34 @@ def test_an_admin_reruns_the_checks_for_everyone_and_watches_the_job_finish(
     progress = browser.find_element(By.ID, "job-progress")
     assert progress.get_attribute("value") == progress.get_attribute("max") == str(total)
     screenshot(browser, "job-finished.png")
+
+
+def test_no_page_of_the_site_or_the_admin_is_broken_by_the_content_security_policy(
+    browser, stack, assignment_ids, alice_has_a_graded_submission
+):
+    # The policy allows the site's own script and stylesheet only: no inline script,
+    # no style attribute. What it refuses, Chromium reports on the console.
+    manager = assignment_ids["s3-content-manager"]
+    log_in(browser, stack.url, "admin")
+    browser.get_log("browser")  # what came before is not this test's
+    browser.get(f"{stack.url}/assignments/{manager}/gradebook/")
+    # Bars drawn from SVG attributes, which the policy does not govern (pixels on screen).
+    bars = [rect.rect["height"] for rect in browser.find_elements(By.CSS_SELECTOR, "#histogram rect")]
+    assert max(bars) > 50
+    submission = browser.find_element(By.CSS_SELECTOR, "#gradebook td.actions a").get_attribute("href")
+    for url in (
+        f"{stack.url}/",
+        f"{stack.url}/assignments/{manager}/",
+        f"{stack.url}/assignments/{manager}/settings/",
+        submission,
+        f"{stack.url}/no-such-page/",
+        f"{stack.url}/admin/",
+        f"{stack.url}/admin/submissions/submission/",
+        f"{stack.url}/admin/submissions/assignment/{manager}/change/",
+    ):
+        browser.get(url)
+        wait(browser).until(EC.presence_of_element_located((By.TAG_NAME, "h1")))
+    refused = [
+        entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]
+    ]
+    assert refused == []

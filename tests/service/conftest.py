@@ -21,3 +21,10 @@ def enqueued(monkeypatch):
             task, "apply_async", lambda args, _name=name, **options: sent.append((_name, tuple(args), options))
         )
     return sent
+
+
+@pytest.fixture(autouse=True)
+def login_throttle_off(settings):
+    # client.login() authenticates without a request, which django-axes refuses;
+    # tests/service/test_login_throttle.py turns the throttle back on.
+    settings.AXES_ENABLED = False

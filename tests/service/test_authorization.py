@@ -1,5 +1,7 @@
 """Who may open what: every URL, every kind of user."""
 
+import re
+
 import pytest
 from django.urls import get_resolver, reverse
 
@@ -7,9 +9,11 @@ from submissions.models import BulkJob
 from tests.factories import PASSWORD, make_submission
 
 # Expected status per user; 302 for a POST that did its work and redirected.
-VIEWER = {"alice": 200, "bob": 403, "ada": 200, "eve": 403, "admin": 200}
-COURSE_MEMBER = {"alice": 200, "bob": 200, "ada": 200, "eve": 403, "admin": 200}
-TEACHER = {"alice": 403, "bob": 403, "ada": 200, "eve": 403, "admin": 200}
+# 404 where the user may not even see the object (as if it did not exist, so ids
+# cannot be counted); 403 where they see it but may not do this with it.
+VIEWER = {"alice": 200, "bob": 404, "ada": 200, "eve": 404, "admin": 200}
+COURSE_MEMBER = {"alice": 200, "bob": 200, "ada": 200, "eve": 404, "admin": 200}
+TEACHER = {"alice": 403, "bob": 403, "ada": 200, "eve": 404, "admin": 200}
 ADMIN_ONLY = {"alice": 403, "bob": 403, "ada": 403, "eve": 403, "admin": 200}
 ADMIN_POST = {**ADMIN_ONLY, "admin": 302}
 
@@ -28,7 +32,7 @@ def cases(objects):
         ("get", reverse("gradebook", args=[a]), {}, TEACHER),
         ("get", reverse("gradebook_csv", args=[a]), {}, TEACHER),
         ("get", reverse("assignment_settings", args=[a]), {}, TEACHER),
-        ("post", reverse("rerun", args=[a]), {"kind": "recheck"}, ADMIN_POST),
+        ("post", reverse("rerun", args=[a]), {"kind": "recheck"}, {**ADMIN_POST, "eve": 404}),
         ("get", reverse("submission", args=[s]), {}, VIEWER),
         ("get", reverse("submission_status", args=[s]), {}, VIEWER),
         (
@@ -38,7 +42,7 @@ def cases(objects):
             {**VIEWER, "alice": 403, "ada": 302, "admin": 302},
         ),
         ("post", reverse("override_remove", args=[s]), {}, {**VIEWER, "alice": 403, "ada": 302, "admin": 302}),
-        ("post", reverse("submission_rerun", args=[s]), {"kind": "recheck"}, ADMIN_POST),
+        ("post", reverse("submission_rerun", args=[s]), {"kind": "recheck"}, {**ADMIN_POST, "bob": 404, "eve": 404}),
         ("get", reverse("job", args=[j]), {}, ADMIN_ONLY),
         ("get", reverse("job_status", args=[j]), {}, ADMIN_ONLY),
     ]
@@ -50,6 +54,20 @@ def test_every_url_answers_each_kind_of_user_as_the_matrix_says(client, world, o
     for method, url, data, expected in cases(objects):
         response = getattr(client, method)(url, data)
         assert response.status_code == expected[username], f"{username} {method.upper()} {url}"
+
+
+@pytest.mark.parametrize("username, name", [("bob", "submission"), ("bob", "submission_status"), ("eve", "assignment")])
+def test_what_a_user_may_not_see_answers_exactly_as_what_does_not_exist(client, objects, username, name):
+    client.login(username=username, password=PASSWORD)
+    pk = objects["assignment" if name == "assignment" else "submission"].pk
+    hidden, missing = client.get(reverse(name, args=[pk])), client.get(reverse(name, args=[pk + 1000]))
+    assert hidden.status_code == missing.status_code == 404
+    assert without_csrf_token(hidden.content.decode()) == without_csrf_token(missing.content.decode())
+
+
+def without_csrf_token(page: str) -> str:
+    """The logout form's token is masked afresh on every page."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
 
 
 def test_every_page_sends_anonymous_users_to_the_login_page(client, objects):

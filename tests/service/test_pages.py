@@ -102,13 +102,25 @@ def read_csv(client, assignment) -> dict[str, dict]:
     return {row["student"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
 
 
-def test_an_oversized_request_is_refused_before_it_is_parsed(client, world, enqueued, settings):
+def test_an_oversized_request_is_refused_with_a_413_page_that_leads_back(client, world, enqueued, settings):
+    # The test client skips CSRF; that nothing parses the body first is shown over
+    # real HTTP in tests/e2e/test_web_side.py.
     settings.MAX_UPLOAD_REQUEST_BYTES = 1000
     login(client, "alice")
     upload = SimpleUploadedFile("lab.py", b"#" * 5000)
-    response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]}, follow=True)
-    assert "Upload refused: the upload is larger than 1000 bytes." in response.content.decode()
+    response = client.post(reverse("submit", args=[world.assignment.pk]), {"files": [upload]})
+    page = response.content.decode()
+    assert response.status_code == 413
+    assert "Upload refused: the request is larger than 1000 bytes" in page
+    assert f'href="{reverse("assignment", args=[world.assignment.pk])}"' in page
     assert not Submission.objects.exists()
+
+
+def test_the_size_limit_sits_before_anything_that_reads_the_body(settings):
+    order = settings.MIDDLEWARE
+    limit = order.index("grader.middleware.RequestSizeLimitMiddleware")
+    assert limit < order.index("django.middleware.csrf.CsrfViewMiddleware")
+    assert limit < order.index("axes.middleware.AxesMiddleware")
 
 
 def test_an_oversized_file_is_refused_from_its_declared_size(client, world, enqueued):
