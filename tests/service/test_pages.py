@@ -255,3 +255,34 @@ def test_the_timeline_shows_each_print_between_the_calls_it_happened_between(cli
     timeline = page[page.index('<table class="timeline">') :]
     first, listing, after = (timeline.index(t) for t in ("sizes from disk: 17", "ListObjectsV2", "listing now\ndone"))
     assert first < listing < after
+
+
+def test_the_timeline_says_why_a_request_was_refused_or_not_counted(client, world):
+    submission = make_submission(world.assignment, world.alice, score=2)
+    submission.run_record = {
+        "exit_code": 0,
+        "timed_out": False,
+        "duration_s": 1,
+        "calls": [
+            {
+                "seq": 1,
+                "operation": "RefusedRequest",
+                "method": "GET",
+                "path": "/b/k",
+                "status": 403,
+                "params": {"reason": "several subresources (acl, tagging) in one request"},
+            },
+            {
+                "seq": 2,
+                "operation": "Unconfirmed",
+                "method": "GET",
+                "path": "/b",
+                "status": 200,
+                "params": {"named": "ListObjects", "root": "AccelerateConfiguration"},
+            },
+        ],
+    }
+    submission.save()
+    page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "refused before it ran: several subresources (acl, tagging) in one request" in page
+    assert "asked like ListObjects, but the answer was AccelerateConfiguration: not counted as one" in page
