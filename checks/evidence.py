@@ -15,26 +15,13 @@ from functools import cached_property
 from itertools import accumulate, islice
 from typing import NamedTuple
 
-from engine.record import Call, Change, ObjectInfo, RunRecord
+from engine.record import Call, ObjectInfo, RunRecord, apply_change
 from engine.s3ops import LISTING_OPERATIONS
 
 State = dict[str, dict[str, ObjectInfo]]
 LAB_TAG = ("Project", "Intern-Labs")
 # Requests moto never served (or that were not S3): they are no S3 call of the script.
 _IGNORED_OPERATIONS = {"NonS3", "MotoApi", "RefusedService", "RefusedRequest"}
-
-
-def apply_change(state: State, change: Change) -> None:
-    """One recorded change, applied to the state the way S3 applied it."""
-    if change.key is None:
-        if change.created:
-            state.setdefault(change.bucket, {})
-        else:
-            state.pop(change.bucket, None)
-    elif change.obj is None:
-        state.get(change.bucket, {}).pop(change.key, None)
-    else:
-        state.setdefault(change.bucket, {})[change.key] = change.obj
 
 
 def replay(record: RunRecord) -> Iterator[tuple[Call, State]]:

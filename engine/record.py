@@ -131,18 +131,23 @@ class RunRecord:
         return cls.from_dict(json.loads(text))
 
 
+def apply_change(state: dict[str, dict[str, ObjectInfo]], change: Change) -> None:
+    """One recorded change, applied to the state the way S3 applied it."""
+    if change.key is None:
+        if change.created:
+            state.setdefault(change.bucket, {})
+        else:
+            state.pop(change.bucket, None)
+    elif change.obj is None:
+        state.get(change.bucket, {}).pop(change.key, None)
+    else:
+        state.setdefault(change.bucket, {})[change.key] = change.obj
+
+
 def state_after(calls: list[Call]) -> dict[str, dict[str, ObjectInfo]]:
     """The S3 state the calls' recorded changes add up to."""
     state: dict[str, dict[str, ObjectInfo]] = {}
     for call in calls:
         for change in call.changes:
-            if change.key is None:
-                if change.created:
-                    state.setdefault(change.bucket, {})
-                else:
-                    state.pop(change.bucket, None)
-            elif change.obj is None:
-                state.get(change.bucket, {}).pop(change.key, None)
-            else:
-                state.setdefault(change.bucket, {})[change.key] = change.obj
+            apply_change(state, change)
     return state
