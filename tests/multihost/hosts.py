@@ -269,7 +269,7 @@ class MultiHostStack(Stack):
             "LABGRADER_SLOTS": str(slots),
             **{key: value for key, value in self.settings.items() if key.startswith(("GRADING_", "SWEEP_"))},
         }
-        code = [str(REPO), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)]
+        code = self.code_paths()
         hidden = [str(REPO / "var"), str(REPO / "test-artifacts")]
         launcher = [sys.executable, "-m", "tests.multihost.worker_host", "--netns", netns, "--hostname", name]
         launcher += [arg for path in code for arg in ("--code", path)]
@@ -291,6 +291,11 @@ class MultiHostStack(Stack):
         if wait:
             self._wait_for_log(name, "ready.")
         return host
+
+    @staticmethod
+    def code_paths() -> list[str]:
+        """What a worker host sees of this machine's files, read-only: the checkout and the Python it runs on."""
+        return [str(REPO), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)]
 
     def start_redis(self) -> None:
         command = ["redis-server", "--bind", WEB_ADDRESS, "--port", "6379", "--requirepass", self.redis_password]
