@@ -202,6 +202,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "grading"
 # Admin re-runs have a queue of their own so that live submissions are not starved.
 CELERY_TASK_ROUTES = {
+    "submissions.tasks.recheck_submissions": {"queue": "admin"},
     "submissions.tasks.recheck_submission": {"queue": "admin"},
     "submissions.tasks.reexecute_submission": {"queue": "admin"},
 }
@@ -211,6 +212,13 @@ CELERY_BEAT_SCHEDULE = {
 GRADING_LEASE_MARGIN_S = envint("GRADING_LEASE_MARGIN_S", "30")
 GRADING_MAX_INFRA_RETRIES = envint("GRADING_MAX_INFRA_RETRIES", "3")
 GRADING_RETRY_DELAY_S = envint("GRADING_RETRY_DELAY_S", "10")
+# Claims of one submission before it is given up as not gradable, whatever failed: a bug,
+# a soft time limit, a worker killed each time (counted by the sweep). Re-execution resets it.
+GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", "5")
+# Bulk re-checks: submissions per message, and per batch (one read, one transaction of
+# writes, one step of the job's progress).
+RECHECK_TASK_SIZE = envint("RECHECK_TASK_SIZE", "500")
+RECHECK_BATCH_SIZE = envint("RECHECK_BATCH_SIZE", "250")
 
 # Uploads: the engine enforces per-file and total limits with clear messages;
 # Django's own limits sit just above them so those messages get a chance.

@@ -97,7 +97,15 @@ class SubmissionAdmin(admin.ModelAdmin):
     list_display = ("id", "student", "assignment", "status", "score", "max_score", "late", "created_at")
     list_filter = ("status", "assignment", LateFilter)
     search_fields = ("student__username",)
-    readonly_fields = ("run_record", "claim_token", "lease_expires_at", "times_graded")
+    readonly_fields = (
+        "run_record",
+        "claim_token",
+        "lease_expires_at",
+        "times_graded",
+        "grading_attempts",
+        "infra_failures",
+        "queue",
+    )
     inlines = [InlineOutcome, InlineOverride, InlineFile]
     actions = [recheck_submissions, reexecute_submissions]
 

@@ -11,6 +11,23 @@ from django.utils import timezone
 from engine import assignments as engine_assignments
 
 
+def validate_assignment_definition(spec: str) -> None:
+    """An assignment must name a definition that loads (assignments/<spec>.toml): without one
+    nothing can be graded, and every submission to it would end not gradable."""
+    try:
+        engine_assignments.load(spec)
+    except engine_assignments.UnknownAssignment:
+        available = ", ".join(engine_assignments.available())
+        raise ValidationError(
+            f"There is no assignment definition {spec!r} (assignments/{spec}.toml); available: {available}.",
+            code="unknown_assignment",
+        ) from None
+    except (ValueError, KeyError, TypeError) as error:  # the file is there but is not a valid definition
+        raise ValidationError(
+            f"The assignment definition {spec!r} cannot be loaded: {error}", code="invalid_assignment"
+        ) from None
+
+
 class Course(models.Model):
     name = models.CharField(max_length=200)
     code = models.SlugField(unique=True)
@@ -31,7 +48,13 @@ class Assignment(models.Model):
         PENALTY = "penalty", "Penalty: late submissions lose a share of the points"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
-    spec = models.CharField(max_length=100, help_text="Engine assignment slug (assignments/<slug>.toml)")
+    # Validated on every full_clean() (the admin, any model form that edits it): a spec with no
+    # definition cannot be saved. A definition deleted later is survived: see definition().
+    spec = models.CharField(
+        max_length=100,
+        help_text="Engine assignment slug (assignments/<slug>.toml)",
+        validators=[validate_assignment_definition],
+    )
     title = models.CharField(max_length=200)
     instructions = models.TextField(blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
@@ -53,6 +76,14 @@ class Assignment(models.Model):
 
     def engine_assignment(self) -> engine_assignments.Assignment:
         return engine_assignments.load(self.spec)
+
+    def definition(self) -> tuple[engine_assignments.Assignment | None, str]:
+        """(the engine's definition, "") or (None, why it cannot be loaded): for the pages, which
+        must not fail when the TOML file was deleted or broken after the assignment was saved."""
+        try:
+            return engine_assignments.load(self.spec), ""
+        except (engine_assignments.UnknownAssignment, ValueError, KeyError, TypeError) as error:
+            return None, f"The assignment definition {self.spec!r} cannot be loaded: {error}"
 
     def is_late(self, at: datetime) -> bool:
         # Read from the deadline as it is now, never stored with a submission:
@@ -99,6 +130,11 @@ class Submission(models.Model):
     # Why it is not graded yet (a grader failure being retried) or not gradable.
     problem = models.TextField(blank=True)
     infra_failures = models.PositiveSmallIntegerField(default=0)
+    # Every claim counts one: whatever keeps failing (a bug, a worker killed each time)
+    # ends not gradable after GRADING_MAX_ATTEMPTS instead of being sent again for ever.
+    grading_attempts = models.PositiveSmallIntegerField(default=0)
+    # The broker queue its message waits on: live work on "grading", admin re-runs on "admin".
+    queue = models.CharField(max_length=20, default="grading")
     # A worker claims the row with a token and a lease; a redelivered message
     # finds it claimed, and the sweep re-queues it only once the lease expired.
     claim_token = models.CharField(max_length=36, blank=True)
@@ -110,7 +146,10 @@ class Submission(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["assignment", "student"])]
+        indexes = [
+            models.Index(fields=["assignment", "student"]),
+            models.Index(fields=["status", "queue", "enqueued_at"], name="submission_queue_order"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.student} {self.assignment.title}"
@@ -131,7 +170,8 @@ class Submission(models.Model):
         """The highest score an override may give: what the checks could give at most."""
         if self.max_score is not None:
             return self.max_score
-        return self.assignment.engine_assignment().max_score  # not graded yet: the assignment's maximum
+        definition, _ = self.assignment.definition()  # not graded yet: the assignment's maximum
+        return definition.max_score if definition is not None else 0
 
     def counted(self) -> CountedScore:
         """The one rule (docs/service.md): an override wins; else late work under a penalty

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from engine.record import RunRecord
 from submissions.models import Assignment, Course, Submission
@@ -30,11 +31,19 @@ def can_view_submission(user, submission: Submission) -> bool:
 
 
 def queue_position(submission: Submission) -> int | None:
-    """1 = next to be graded. Only meaningful while queued."""
+    """1 = next to be graded. Only meaningful while queued.
+
+    Counts the work ahead of it on its own broker queue only: live submissions wait on
+    "grading", admin re-runs on "admin" (each served by its own workers in production), in
+    the order they joined the queue (a retry joins when its delay is over).
+    """
     if submission.status != Submission.Status.QUEUED:
         return None
-    ahead = Submission.objects.filter(status=Submission.Status.QUEUED).filter(
-        Q(created_at__lt=submission.created_at) | Q(created_at=submission.created_at, pk__lt=submission.pk)
+    joined = submission.enqueued_at or submission.created_at
+    ahead = (
+        Submission.objects.filter(status=Submission.Status.QUEUED, queue=submission.queue)
+        .annotate(joined=Coalesce("enqueued_at", "created_at"))
+        .filter(Q(joined__lt=joined) | Q(joined=joined, pk__lt=submission.pk))
     )
     return ahead.count() + 1
 
@@ -131,15 +140,43 @@ def score_histogram(rows: list[GradebookRow], max_score: int) -> list[tuple[int,
     return list(counts.items())
 
 
-def check_pass_rates(rows: list[GradebookRow], assignment: Assignment) -> list[tuple[str, str, float, int]]:
+@dataclass
+class GradebookColumns:
+    check_ids: list[str]
+    max_score: int
+    problem: str = ""  # why the assignment's definition cannot be loaded, for staff
+
+
+def gradebook_columns(assignment: Assignment, rows: list[GradebookRow]) -> GradebookColumns:
+    """The checks and maximum of the assignment's definition; if its TOML file was deleted or
+    broken after it was saved, those of the stored outcomes instead, and the reason."""
+    definition, problem = assignment.definition()
+    if definition is not None:
+        return GradebookColumns([c.id for c in definition.checks], definition.max_score)
+    check_ids = list(dict.fromkeys(o.check_id for row in rows if row.counted for o in row.counted.outcomes.all()))
+    max_score = max((row.counted.max_score or 0 for row in rows if row.counted), default=0)
+    return GradebookColumns(check_ids, max_score, problem)
+
+
+def not_gradable(assignment: Assignment, limit: int = 100) -> list[Submission]:
+    """The latest submissions that ended not gradable, with why, for staff to look at and re-run."""
+    return list(
+        Submission.objects.filter(assignment=assignment, status=Submission.Status.NOT_GRADABLE)
+        .select_related("student")
+        .only("pk", "problem", "created_at", "student__username")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def check_pass_rates(rows: list[GradebookRow], check_ids: list[str]) -> list[tuple[str, str, float, int]]:
     """(check id, name, share passed, graded count) among counted submissions."""
     import checks
 
     graded = [row for row in rows if row.counted]
     rates = []
-    for spec in assignment.engine_assignment().checks:
-        passed = sum(1 for row in graded if row.checks.get(spec.id))
-        rates.append((spec.id, checks.name_of(spec.id), passed / len(graded) if graded else 0.0, len(graded)))
+    for check_id in check_ids:
+        passed = sum(1 for row in graded if row.checks.get(check_id))
+        rates.append((check_id, checks.name_of(check_id), passed / len(graded) if graded else 0.0, len(graded)))
     return rates
 
 

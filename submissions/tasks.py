@@ -1,9 +1,13 @@
-"""Celery tasks: load by id, call the service. Nothing else lives here."""
+"""Celery tasks: load by id, call the service. Nothing else lives here.
+
+A grading that fails ends in the service (submission_grade records every exception
+under its claim); a worker that dies mid-task runs no handler, and the sweep ends
+those rows after GRADING_MAX_ATTEMPTS claims (services.sweep_stuck).
+"""
 
 from celery import shared_task
 
 from submissions import services
-from submissions.models import Submission
 
 
 @shared_task(ignore_result=True)
@@ -12,12 +16,14 @@ def grade_submission(submission_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
-def recheck_submission(submission_id: int, job_id: int) -> None:
-    try:
-        submission = Submission.objects.select_related("assignment").get(pk=submission_id)
-        services.submission_recheck(submission=submission)
-    finally:
-        services.bulk_job_advance(job_id=job_id)
+def recheck_submissions(submission_ids: list[int], job_id: int) -> int:
+    return services.submissions_recheck(submission_ids=submission_ids, job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def recheck_submission(submission_id: int, job_id: int) -> int:
+    # One-submission messages sent before re-checks went in bulk; still queued during a deploy.
+    return services.submissions_recheck(submission_ids=[submission_id], job_id=job_id)
 
 
 @shared_task(ignore_result=True)

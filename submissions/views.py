@@ -156,8 +156,8 @@ def gradebook(request, pk: int):
     _require_teacher(request.user, assignment)
     sort = request.GET.get("sort", "student")
     rows = selectors.gradebook_rows(assignment=assignment, sort=sort)
-    spec = assignment.engine_assignment()
-    histogram = selectors.score_histogram(rows, spec.max_score)
+    columns = selectors.gradebook_columns(assignment, rows)  # survives a deleted assignment definition
+    histogram = selectors.score_histogram(rows, columns.max_score)
     return render(
         request,
         "submissions/gradebook.html",
@@ -166,11 +166,13 @@ def gradebook(request, pk: int):
             "rows": rows,
             "any_overridden": any(row.overridden for row in rows),
             "sort": sort,
-            "check_ids": [c.id for c in spec.checks],
-            "max_score": spec.max_score,
+            "check_ids": columns.check_ids,
+            "max_score": columns.max_score,
+            "definition_problem": columns.problem,
+            "not_gradable": selectors.not_gradable(assignment),
             "histogram": histogram,
             "histogram_peak": max((count for _, count in histogram), default=0) or 1,
-            "pass_rates": selectors.check_pass_rates(rows, assignment),
+            "pass_rates": selectors.check_pass_rates(rows, columns.check_ids),
             "is_admin": selectors.is_admin(request.user),
             "rerun_form": RerunForm(),
         },
@@ -193,14 +195,15 @@ def assignment_settings(request, pk: int):
 def gradebook_csv(request, pk: int):
     assignment = _assignment_for(request.user, pk)
     _require_teacher(request.user, assignment)
-    check_ids = [c.id for c in assignment.engine_assignment().checks]
+    rows = selectors.gradebook_rows(assignment=assignment)
+    check_ids = selectors.gradebook_columns(assignment, rows).check_ids
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="gradebook-{assignment.course.code}-{assignment.pk}.csv"'
     writer = csv.writer(response)
     # late: the counted submission is late; late_not_counted: late work a hard cutoff left out.
     header = ["student", "score", "max_score", "attempts", "late", "late_not_counted", "overridden"]
     writer.writerow([*header, *check_ids, "submission"])
-    for row in selectors.gradebook_rows(assignment=assignment):
+    for row in rows:
         marks = [("pass" if row.checks.get(c) else "fail") if row.counted else "" for c in check_ids]
         writer.writerow(
             [

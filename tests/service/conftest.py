@@ -15,7 +15,7 @@ def enqueued(monkeypatch):
 
     monkeypatch.setattr(services, "broker_backlog", lambda queue: 0)
     sent: list[tuple[str, tuple, dict]] = []
-    for name in ("grade_submission", "recheck_submission", "reexecute_submission"):
+    for name in ("grade_submission", "recheck_submission", "recheck_submissions", "reexecute_submission"):
         task = getattr(tasks, name)
         monkeypatch.setattr(
             task, "apply_async", lambda args, _name=name, **options: sent.append((_name, tuple(args), options))
