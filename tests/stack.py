@@ -6,6 +6,7 @@ serving the site, and Celery worker processes. No mocks: tests talk HTTP.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import signal
@@ -20,6 +21,14 @@ import redis
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_the_test_process() -> None:
+    """A test run that is itself killed (a timeout, ^C twice) must not leave a stack behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 PG_ADMIN = os.environ.get("E2E_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
 
@@ -157,7 +166,13 @@ class Stack:
         log = open(self.log_dir / f"{name}.log", "w")
         environment = {**self.env, **(env or {})}
         return subprocess.Popen(
-            command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPO,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_the_test_process,
         )
 
     def _fresh_database(self) -> None:
