@@ -7,10 +7,18 @@ connection idle for `IDLE_TIMEOUT_S` is dropped, so threads stay bounded.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import socket
 import threading
 
 IDLE_TIMEOUT_S = 10
+
+# werkzeug's server asks importlib.metadata for its own version in __init__, which
+# scans every sys.path entry: tens of milliseconds in each run's fork. The answer
+# cannot change inside the zygote, so remember it there, before any fork.
+importlib.metadata.version = functools.lru_cache(maxsize=64)(importlib.metadata.version)
+importlib.metadata.version("werkzeug")
 
 
 def bounded_server(listen_fd: int, app, *, max_connections: int):

@@ -46,14 +46,16 @@ class RunCgroup:
 
     def remove(self) -> None:
         for directory in self.directories:
-            for _ in range(50):  # the kernel frees a cgroup a moment after its last process
+            pause = 0.0005
+            for _ in range(30):  # the kernel frees a cgroup a moment after its last process exits
                 try:
                     directory.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.02)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.05)
 
 
 def _fresh_dir(path: Path) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -29,6 +30,9 @@ import sysconfig
 import threading
 
 from engine import confine
+from engine.bounded_server import bounded_server  # imported here, once, not in every fork
+from engine.recorder import RecordingMiddleware
+from engine.stdout_probe import StdoutProbe
 
 # Far above any lab file, so that moto keeps object bodies in memory (bounded
 # by the run's memory budget) and never spools them to a disk it does not have.
@@ -121,13 +125,6 @@ def _current_address_space() -> int:
 
 
 def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake: tuple[int, int]) -> None:
-    import logging
-
-    from engine.bounded_server import bounded_server
-    from engine.recorder import RecordingMiddleware
-    from engine.stdout_probe import StdoutProbe
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
     listen_fd, record_fd, stdout_sync_fd, *cgroup_fds = fds
     limits = request["limits"]
     _confine(request.get("uid"), limits, cgroup_fds, *handshake)
@@ -235,6 +232,7 @@ def _map_ids(pid: int, uid: int | None, unshared_r: int, mapped_w: int) -> None:
 
 def main(control_path: str, services: str) -> None:
     os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = _KEY_BUFFER_BYTES
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
     threading.stack_size(_THREAD_STACK_BYTES)
     import_dirs.extend(_import_dirs())
     initial = frozenset(services.split(","))
