@@ -5,9 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What this run starts, it stops: the machine is left as it was found.
+started_redis=""
+pgdir=""
+cleanup() {
+  if [ -n "$pgdir" ]; then .venv/bin/python -m tests.pgcluster stop "$pgdir"; fi
+  if [ -n "$started_redis" ]; then redis-cli -h 127.0.0.1 -p 6379 shutdown nosave >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-  echo "test: starting redis-server"
+  echo "test: starting redis-server (stopped again at the end)"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  started_redis=1
 fi
 # The end-to-end tests need a PostgreSQL superuser over TCP. They get a throwaway
 # cluster of their own (initdb in a temp dir, a free port, a random password), so the
@@ -15,7 +24,6 @@ fi
 # changed, no server started. E2E_PG_ADMIN_URL names another server instead.
 if [ -z "${E2E_PG_ADMIN_URL:-}" ]; then
   pgdir=$(mktemp -d /tmp/labgrader-tests-pg.XXXXXX)  # short: the server's socket lives there
-  trap '.venv/bin/python -m tests.pgcluster stop "$pgdir"' EXIT
   E2E_PG_ADMIN_URL=$(.venv/bin/python -m tests.pgcluster start "$pgdir")
   export E2E_PG_ADMIN_URL
 fi
