@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import socket
 import sys
@@ -44,16 +45,18 @@ _MAX_FDS = 8
 _REQUEST_TIMEOUT_S = 10
 
 
-def _exit_when_owner_dies() -> None:
+def _exit_when_owner_dies(control_path: str) -> None:
     """The owner holds our stdin pipe open; EOF means it died (even by SIGKILL).
 
     A pipe, not PR_SET_PDEATHSIG: that fires when the *thread* that spawned us
-    exits, and the owner may be a short-lived thread of a pool.
+    exits, and the owner may be a short-lived thread of a pool. An owner that
+    was killed cannot remove our control directory: we do, on our way out.
     """
 
     def watch() -> None:
         while os.read(0, 1024):
             pass
+        shutil.rmtree(os.path.dirname(control_path), ignore_errors=True)
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -237,7 +240,7 @@ def main(control_path: str, services: str) -> None:
     import_dirs.extend(_import_dirs())
     initial = frozenset(services.split(","))
     build_app_cache[initial] = build_app(initial)
-    _exit_when_owner_dies()
+    _exit_when_owner_dies(control_path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control_path)
     os.chmod(control_path, 0o600)

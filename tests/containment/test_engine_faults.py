@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -75,3 +76,23 @@ def test_a_full_disk_for_run_directories_is_an_infrastructure_error(run_script, 
     finally:
         subprocess.run(["umount", full], check=True)
         os.rmdir(full)
+
+
+def test_a_zygote_whose_owner_was_killed_removes_its_control_directory():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    owner_code = (
+        "from engine.motoserver import shared_zygote; import time; z = shared_zygote(); "
+        "z._ensure_started(); print(z._control_dir, flush=True); time.sleep(120)"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", owner_code], cwd=repo, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": repo}
+    )
+    control_dir = owner.stdout.readline().decode().strip()
+    assert os.path.isdir(control_dir)
+    owner.kill()  # a Celery pool process SIGKILLed: no atexit, no close()
+    owner.wait()
+    owner.stdout.close()
+    deadline = time.monotonic() + 10
+    while os.path.exists(control_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(control_dir)
