@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import glob
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 from engine.errors import InfrastructureError
 
 _START_TIMEOUT_S = 60
+_CONTROL_PREFIX = "labgrader-moto-"
 _REPLY_TIMEOUT_S = 20
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # The zygote starts from this and nothing else: none of the worker's secrets
@@ -87,8 +89,9 @@ class MotoZygote:
         if self._process is not None and self._process.poll() is None:
             return
         self._forget_process()
+        _remove_stale_control_dirs()
         try:
-            self._control_dir = tempfile.mkdtemp(prefix="labgrader-moto-")
+            self._control_dir = tempfile.mkdtemp(prefix=_CONTROL_PREFIX)
             self._process = subprocess.Popen(
                 [sys.executable, "-s", "-m", "engine.moto_zygote", self.control_path, self._services],
                 cwd="/",
@@ -163,6 +166,21 @@ class MotoZygote:
         if self._control_dir:
             shutil.rmtree(self._control_dir, ignore_errors=True)
             self._control_dir = ""
+
+
+def _remove_stale_control_dirs() -> None:
+    """Control directories of zygotes killed together with their owner (a whole worker
+    SIGKILLed): nobody listens on their socket any more, so nobody else will remove them."""
+    for directory in glob.glob(os.path.join(tempfile.gettempdir(), _CONTROL_PREFIX + "*")):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(os.path.join(directory, "control.sock"))
+        except ConnectionRefusedError:
+            shutil.rmtree(directory, ignore_errors=True)
+        except OSError:
+            pass  # no socket yet (a zygote starting now), or not ours to judge
+        finally:
+            probe.close()
 
 
 def _run_files(run_dir: str, cgroup_procs: list[str]) -> tuple[socket.socket, int, list[int]]:

@@ -1,6 +1,7 @@
 """Grader failures inside one run: each is an InfrastructureError (retry, never a grade)."""
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -11,7 +12,7 @@ import pytest
 
 from engine import slots
 from engine.errors import InfrastructureError
-from engine.motoserver import shared_zygote
+from engine.motoserver import MotoZygote, shared_zygote
 
 SLEEPY = """
 import boto3, time
@@ -96,3 +97,17 @@ def test_a_zygote_whose_owner_was_killed_removes_its_control_directory():
     while os.path.exists(control_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(control_dir)
+
+
+def test_a_new_zygote_removes_the_control_directories_of_zygotes_killed_with_their_owner():
+    stale = tempfile.mkdtemp(prefix="labgrader-moto-")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(os.path.join(stale, "control.sock"))
+    listener.close()  # the socket file stays; nobody listens: its zygote was SIGKILLed
+    zygote = MotoZygote()
+    try:
+        zygote._ensure_started()
+        assert not os.path.exists(stale)
+        assert os.path.exists(zygote.control_path)  # its own is left alone
+    finally:
+        zygote.close()
