@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 V2_ROOT = Path("/sys/fs/cgroup")
@@ -44,7 +44,28 @@ class RunCgroup:
             pass
         return False
 
-    def remove(self) -> None:
+    def processes(self) -> list[int]:
+        """Every process in the cgroup: all of the run's, since they were born inside
+        and only root may move a process to another cgroup."""
+        try:
+            return [int(pid) for pid in (self.directories[0] / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill_processes(self) -> None:
+        """SIGKILL whatever is left in the cgroup until it is empty (a fork bomb races us)."""
+        for _ in range(100):
+            pids = self.processes()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
+
+    def remove(self) -> bool:
+        """True when every directory is gone, which proves the run has no process left."""
+        removed = True
         for directory in self.directories:
             pause = 0.0005
             for _ in range(30):  # the kernel frees a cgroup a moment after its last process exits
@@ -56,6 +77,9 @@ class RunCgroup:
                 except OSError:
                     time.sleep(pause)
                     pause = min(pause * 2, 0.05)
+            else:
+                removed = False
+        return removed
 
 
 def _fresh_dir(path: Path) -> Path:
@@ -96,21 +120,19 @@ def available_kind() -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def run_cgroup(name: str, memory_bytes: int, processes: int) -> Iterator[RunCgroup | None]:
-    """The run's cgroup, or None where none can be made (not root, read-only cgroupfs)."""
-    cgroup = None
-    if os.geteuid() == 0 and os.environ.get("LABGRADER_CGROUPS", "True") == "True":
-        kind = available_kind()
-        try:
-            if kind == "v2":
-                cgroup = _v2(name, memory_bytes, processes)
-            elif kind == "v1":
-                cgroup = _v1(name, memory_bytes, processes)
-        except OSError:
-            cgroup = None
+def make_cgroup(name: str, memory_bytes: int, processes: int) -> RunCgroup | None:
+    """A fresh cgroup, or None where none can be made (not root, read-only cgroupfs).
+
+    The caller removes it (RunCgroup.remove) once its processes are gone.
+    """
+    if os.geteuid() != 0 or os.environ.get("LABGRADER_CGROUPS", "True") != "True":
+        return None
+    kind = available_kind()
     try:
-        yield cgroup
-    finally:
-        if cgroup is not None:
-            cgroup.remove()
+        if kind == "v2":
+            return _v2(name, memory_bytes, processes)
+        if kind == "v1":
+            return _v1(name, memory_bytes, processes)
+    except OSError:
+        pass
+    return None

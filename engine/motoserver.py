@@ -72,6 +72,34 @@ class MotoInstance:
         return None
 
 
+class PendingMoto:
+    """A mock the zygote is still forking; ready() waits for it."""
+
+    def __init__(self, conn: socket.socket, record_path: str, stop_s: float, stdout_sync: socket.socket):
+        self.conn = conn
+        self.record_path = record_path
+        self.stop_s = stop_s
+        self.stdout_sync = stdout_sync
+
+    def ready(self) -> MotoInstance:
+        """The serving mock; InfrastructureError when it could not start."""
+        try:
+            reply = json.loads(self.conn.makefile("rb").readline() or b"{}")
+        except (OSError, ValueError) as error:
+            self.abandon()
+            raise InfrastructureError(f"could not start a moto server: {error}") from error
+        if not reply.get("ready"):
+            self.abandon()
+            raise InfrastructureError(f"moto server failed to start for this run: {reply.get('error', 'no reply')}")
+        self.conn.settimeout(None)
+        return MotoInstance(self.conn, self.record_path, reply["pid"], self.stop_s, self.stdout_sync)
+
+    def abandon(self) -> None:
+        """Never mind: closing the control connection ends the mock (it reads EOF as stop)."""
+        self.conn.close()
+        self.stdout_sync.close()
+
+
 class MotoZygote:
     """Owns one zygote process; started lazily, restarted if it died."""
 
@@ -106,7 +134,11 @@ class MotoZygote:
             self._forget_process()
             raise InfrastructureError("moto zygote failed to start")
 
-    def open_server(
+    def open_server(self, run_dir: str, **options) -> MotoInstance:
+        """A fresh server listening on run_dir/moto.sock, recording to run_dir/record.jsonl."""
+        return self.start_server(run_dir, **options).ready()
+
+    def start_server(
         self,
         run_dir: str,
         *,
@@ -115,8 +147,13 @@ class MotoZygote:
         max_calls: int,
         budget: MockBudget,
         cgroup_procs: list[str] = (),
-    ) -> MotoInstance:
-        """A fresh server listening on run_dir/moto.sock, recording to run_dir/record.jsonl."""
+    ) -> PendingMoto:
+        """Ask for a fresh server and return before it is up.
+
+        Its socket listens from now on: what connects before the fork is
+        serving waits in the backlog. So the runner starts the sandbox while the
+        zygote forks and confines the mock, and waits for ready() after.
+        """
         with self._lock:
             self._ensure_started()
             control_path = self.control_path
@@ -134,8 +171,7 @@ class MotoZygote:
             }
             fds = [listener.fileno(), record_fd, mock_sync.fileno(), *cgroup_fds]
             socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
-            reply = json.loads(conn.makefile("rb").readline() or b"{}")
-        except (OSError, ValueError) as error:
+        except OSError as error:
             conn.close()
             stdout_sync.close()
             raise InfrastructureError(f"could not start a moto server: {error}") from error
@@ -146,12 +182,7 @@ class MotoZygote:
             mock_sync.close()
             for fd in (record_fd, *cgroup_fds):
                 os.close(fd)
-        if not reply.get("ready"):
-            conn.close()
-            stdout_sync.close()
-            raise InfrastructureError(f"moto server failed to start for this run: {reply.get('error', 'no reply')}")
-        conn.settimeout(None)
-        return MotoInstance(conn, os.path.join(run_dir, "record.jsonl"), reply["pid"], budget.stop_s, stdout_sync)
+        return PendingMoto(conn, os.path.join(run_dir, "record.jsonl"), budget.stop_s, stdout_sync)
 
     def close(self) -> None:
         self._forget_process()

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import fidelity, slots
-from engine.cgroups import run_cgroup
+from engine.cgroups import make_cgroup
 from engine.errors import InfrastructureError
 from engine.files import SubmittedFile, sources_of, write_tree
 from engine.limits import Limits
 from engine.motoserver import MockBudget, MotoZygote, shared_zygote
 from engine.record import Call, ObjectInfo, RunRecord, state_after
 from engine.sandbox import run_sandboxed
-from engine.slots import claim_slot
+from engine.slots import Slot, claim_slot
 
 # What the mock serves when an assignment declares nothing: both current labs are S3 labs.
 DEFAULT_SERVICES = ("s3",)
@@ -44,8 +44,8 @@ def run_submission(
     run_dir = _new_run_dir()
     try:
         write_tree(files, run_dir / "submission")
-        with claim_slot() as uid:
-            outcome, mock = _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits)
+        with claim_slot() as slot:
+            outcome, mock = _run_against_mock(run_dir, slot, zygote, services, entry_point, stdin, limits)
         calls, final_state, dropped = read_call_record(Path(mock.record_path), complete=mock.incident is None)
         place_in_stdout(calls, outcome.stdout)
         calls = fidelity.annotate(calls)  # what moto accepted and real S3 would refuse
@@ -80,37 +80,52 @@ class _MockOutcome:
     incident: str | None  # None: the mock stopped cleanly and its record is complete
 
 
-def _run_against_mock(run_dir, uid, zygote, services, entry_point, stdin, limits) -> tuple:
-    mock_uid = slots.mock_uid_for(uid)
-    with run_cgroup(f"mock-{uid}", limits.mock_memory_mib * _MIB, limits.mock_threads + 4) as cgroup:
-        procs = [str(d / "cgroup.procs") for d in cgroup.directories] if cgroup else []
-        moto = zygote.open_server(
-            str(run_dir),
-            uid=mock_uid,
-            services=services,
-            max_calls=limits.recorded_calls,
-            budget=mock_budget(limits),
-            cgroup_procs=procs,
+def _run_against_mock(run_dir, slot: Slot, zygote, services, entry_point, stdin, limits) -> tuple:
+    # The slot removes both cgroups at its release, after their last process has
+    # exited: the mock's takes a few ms to, and nothing of this run waits for it.
+    sandbox_cgroup = make_cgroup(f"slot-{slot.uid}", limits.memory_mib * _MIB, limits.processes + 8)
+    if sandbox_cgroup is not None:
+        slot.on_release(sandbox_cgroup.remove, covers=slot.uid)
+    mock_cgroup = make_cgroup(f"mock-{slot.uid}", limits.mock_memory_mib * _MIB, limits.mock_threads + 4)
+    if mock_cgroup is not None:
+        slot.on_release(mock_cgroup.remove, covers=slot.mock_uid)
+    procs = [str(d / "cgroup.procs") for d in mock_cgroup.directories] if mock_cgroup else []
+    pending = zygote.start_server(
+        str(run_dir),
+        uid=slot.mock_uid,
+        services=services,
+        max_calls=limits.recorded_calls,
+        budget=mock_budget(limits),
+        cgroup_procs=procs,
+    )
+    started: list = []  # the serving mock, once run_sandboxed has waited for it
+
+    def mock_ready() -> None:
+        started.append(pending.ready())
+
+    try:
+        # The sandbox starts while the zygote forks the mock: neither waits for the other.
+        outcome = run_sandboxed(
+            run_dir=run_dir,
+            submission_dir=run_dir / "submission",
+            moto_socket=str(run_dir / "moto.sock"),
+            entry_point=entry_point,
+            stdin=stdin.encode(),
+            limits=limits,
+            uid=slot.uid,
+            cgroup=sandbox_cgroup,
+            stdout_sync=pending.stdout_sync,
+            mock_ready=mock_ready,
         )
-        incident = None
-        try:
-            outcome = run_sandboxed(
-                run_dir=run_dir,
-                submission_dir=run_dir / "submission",
-                moto_socket=str(run_dir / "moto.sock"),
-                entry_point=entry_point,
-                stdin=stdin.encode(),
-                limits=limits,
-                uid=uid,
-                stdout_sync=moto.stdout_sync,
-            )
-        finally:
-            incident = moto.stop()
-            if incident and mock_uid is not None:
-                slots.kill_uid_processes(mock_uid)
-        if incident and cgroup is not None and cgroup.oom_killed():
-            incident = f"the mock ran out of its {limits.mock_memory_mib} MiB memory budget and was stopped"
-    return outcome, _MockOutcome(moto.record_path, incident)
+    finally:
+        if not started:
+            pending.abandon()
+        incident = started[0].stop() if started else None
+        if incident and slot.mock_uid is not None:
+            slots.kill_uid_processes(slot.mock_uid)
+    if incident and mock_cgroup is not None and mock_cgroup.oom_killed():
+        incident = f"the mock ran out of its {limits.mock_memory_mib} MiB memory budget and was stopped"
+    return outcome, _MockOutcome(pending.record_path, incident)
 
 
 def mock_budget(limits: Limits) -> MockBudget:

@@ -19,11 +19,12 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine import slots
-from engine.cgroups import run_cgroup
+from engine.cgroups import RunCgroup
 from engine.errors import InfrastructureError
 from engine.limits import Limits
 
@@ -231,8 +232,13 @@ def run_sandboxed(
     stdin: bytes,
     limits: Limits,
     uid: int,
+    cgroup: RunCgroup | None = None,
     stdout_sync: socket.socket | None = None,
+    mock_ready: Callable[[], None] | None = None,
 ) -> ProcessOutcome:
+    """cgroup: the run's, made by the caller, who removes it (None: rlimits only).
+    mock_ready: called once the sandbox is starting; the run's mock is forked
+    meanwhile. If it raises, the sandbox is killed and the error goes on up."""
     # The launcher writes to this pipe once bwrap's setup succeeded: silence
     # means the sandbox, not the script, failed.
     started_read, started_write = os.pipe()
@@ -247,37 +253,45 @@ def run_sandboxed(
     )
     stdin_path = run_dir / "stdin"
     stdin_path.write_bytes(stdin)
-    with run_cgroup(f"slot-{uid}", limits.memory_mib * 1024 * 1024, limits.processes + 8) as cgroup:
-        if cgroup is not None:
-            command = cgroup.enter_prefix() + command
-        started = time.monotonic()
+    if cgroup is not None:
+        command = cgroup.enter_prefix() + command
+    started = time.monotonic()
+    try:
+        with open(stdin_path, "rb") as stdin_file:
+            process = subprocess.Popen(
+                command,
+                stdin=stdin_file,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                # Nothing of ours but the started pipe: not our variables,
+                # not our cwd (the checkout), no other descriptor.
+                pass_fds=(started_write,),
+                env=_LAUNCH_ENV,
+                cwd="/",
+            )
+    except OSError as error:
+        os.close(started_read)
+        raise InfrastructureError(f"could not start the sandbox: {error}") from error
+    finally:
+        os.close(started_write)
+    keepers = {
+        process.stdout: _StreamKeeper(limits.output_kib * 1024),
+        process.stderr: _StreamKeeper(limits.output_kib * 1024),
+    }
+    if mock_ready is not None:
         try:
-            with open(stdin_path, "rb") as stdin_file:
-                process = subprocess.Popen(
-                    command,
-                    stdin=stdin_file,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,
-                    # Nothing of ours but the started pipe: not our variables,
-                    # not our cwd (the checkout), no other descriptor.
-                    pass_fds=(started_write,),
-                    env=_LAUNCH_ENV,
-                    cwd="/",
-                )
-        except OSError as error:
+            mock_ready()
+        except BaseException:
+            _kill_sandbox(process)
+            _close_pipes(process)
+            _end_leftovers(cgroup, uid)
             os.close(started_read)
-            raise InfrastructureError(f"could not start the sandbox: {error}") from error
-        finally:
-            os.close(started_write)
-        keepers = {
-            process.stdout: _StreamKeeper(limits.output_kib * 1024),
-            process.stderr: _StreamKeeper(limits.output_kib * 1024),
-        }
-        timed_out = _pump_until_exit(process, keepers, started + limits.wall_s, stdout_sync)
-        duration = time.monotonic() - started
-        oom_killed = cgroup is not None and cgroup.oom_killed()
-        slots.kill_uid_processes(uid)  # before the cgroup is removed: it must be empty
+            raise
+    timed_out = _pump_until_exit(process, keepers, started + limits.wall_s, stdout_sync)
+    duration = time.monotonic() - started
+    oom_killed = cgroup is not None and cgroup.oom_killed()
+    _end_leftovers(cgroup, uid)
     out, err = keepers[process.stdout], keepers[process.stderr]
     with os.fdopen(started_read, "rb") as started_pipe:
         os.set_blocking(started_pipe.fileno(), False)
@@ -295,6 +309,16 @@ def run_sandboxed(
         oom_killed=oom_killed,
         memory_scope="run" if cgroup is not None else "process",
     )
+
+
+def _end_leftovers(cgroup: RunCgroup | None, uid: int) -> None:
+    """Kill whatever of the run is still alive: all of it is in its cgroup when there
+    is one (a cheap read), else every process of its uid (a look through /proc)."""
+    if cgroup is not None:
+        cgroup.kill_processes()
+        slots.reap_orphans(uid)
+    else:
+        slots.kill_uid_processes(uid)  # reaps them too
 
 
 def _exit_code(returncode: int) -> int:
@@ -337,9 +361,13 @@ def _pump_until_exit(
     except subprocess.TimeoutExpired:
         _kill_sandbox(process)
         process.wait()
-    for stream in keepers:
-        stream.close()
+    _close_pipes(process)
     return timed_out
+
+
+def _close_pipes(process: subprocess.Popen) -> None:
+    for stream in (process.stdout, process.stderr):
+        stream.close()
 
 
 def _registered(selector: selectors.BaseSelector, stream) -> bool:

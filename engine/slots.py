@@ -8,14 +8,17 @@ released by the kernel if the claimer dies.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import fcntl
 import os
+import queue
 import signal
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from engine.errors import InfrastructureError
 
@@ -50,34 +53,131 @@ def dedicated_uids() -> bool:
     return os.geteuid() == 0
 
 
+class Slot:
+    """A claimed slot: its uids, and what must happen before anyone may claim it again."""
+
+    def __init__(self, uid: int, lock_fd: int | None):
+        self.uid = uid
+        self.mock_uid = mock_uid_for(uid)
+        self._lock_fd = lock_fd
+        self._cleanups: list[tuple[Callable[[], bool], int | None]] = []
+
+    def on_release(self, cleanup: Callable[[], bool], covers: int | None) -> None:
+        """Run cleanup at release. It returns True when it proved every process of uid
+        `covers` gone (their cgroup removed); a uid not proven so is swept through /proc."""
+        self._cleanups.append((cleanup, covers))
+
+    def release(self) -> None:
+        proven = set()
+        for cleanup, covers in self._cleanups:
+            try:
+                if cleanup():
+                    proven.add(covers)
+            except Exception:  # noqa: BLE001 - the sweep below still frees the slot
+                pass
+        if self._lock_fd is None:
+            return
+        try:
+            unproven = {self.uid, self.mock_uid} - proven - {None}
+            if unproven:
+                kill_processes_of(*unproven)
+            _mark(self._lock_fd, _CLEAN)
+        finally:
+            os.close(self._lock_fd)  # the flock goes with it: the slot is free
+
+
+# A slot's lock file says "clean" when its last holder released it with nothing
+# of the run left: the next claimer then skips the /proc sweep. A claimer that
+# died (or a release that failed) leaves it empty, and the next one sweeps.
+_CLEAN = b"clean"
+# Slots to release, and Events that wait_for_releases() waits on: one thread, in order.
+_releases: queue.SimpleQueue[Slot | threading.Event] = queue.SimpleQueue()
+_releaser: threading.Thread | None = None
+_releaser_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def claim_slot(wait_s: float = 60.0) -> Iterator[int]:
+def claim_slot(wait_s: float = 60.0) -> Iterator[Slot]:
+    """A free slot for one run.
+
+    Released in the background when the run ends normally: removing the run's
+    cgroups waits for its mock to finish exiting, and the next run need not wait
+    with it. The slot stays locked until that is done, so nobody reuses it early;
+    wait_for_releases() waits for all of them (tests, and at exit).
+    """
     if not dedicated_uids():
-        yield os.geteuid()
+        slot = Slot(os.geteuid(), None)
+        try:
+            yield slot
+        finally:
+            slot.release()
         return
     become_subreaper()
     os.makedirs(_LOCK_DIR, mode=0o700, exist_ok=True)
-    deadline = time.monotonic() + wait_s
+    slot = _claim(time.monotonic() + wait_s)
+    try:
+        yield slot
+    except BaseException:
+        slot.release()
+        raise
+    _release_in_background(slot)
+
+
+def _claim(deadline: float) -> Slot:
     while True:
         for uid in range(SLOT_UID_BASE, SLOT_UID_BASE + SLOT_COUNT):
-            handle = open(os.path.join(_LOCK_DIR, f"{uid}.lock"), "w")
+            fd = os.open(os.path.join(_LOCK_DIR, f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.close()
+                os.close(fd)
                 continue
             try:
-                kill_uid_processes(uid)  # a crashed earlier claimer may have left some
-                kill_uid_processes(uid + MOCK_UID_OFFSET)
-                yield uid
-            finally:
-                kill_uid_processes(uid)
-                kill_uid_processes(uid + MOCK_UID_OFFSET)
-                handle.close()
-            return
+                if os.pread(fd, len(_CLEAN), 0) != _CLEAN:
+                    kill_processes_of(uid, mock_uid_for(uid))  # a claimer that died may have left some
+                _mark(fd, b"")
+            except BaseException:
+                os.close(fd)
+                raise
+            return Slot(uid, fd)
         if time.monotonic() > deadline:
             raise InfrastructureError("no free sandbox slot")
         time.sleep(0.05)
+
+
+def _mark(fd: int, state: bytes) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, state, 0)
+
+
+def _release_in_background(slot: Slot) -> None:
+    global _releaser
+    with _releaser_lock:
+        if _releaser is None or not _releaser.is_alive():
+            _releaser = threading.Thread(target=_release_forever, name="slot-releaser", daemon=True)
+            _releaser.start()
+            atexit.register(wait_for_releases)
+        _releases.put(slot)
+
+
+def _release_forever() -> None:
+    while True:
+        item = _releases.get()
+        if isinstance(item, threading.Event):
+            item.set()
+            continue
+        with contextlib.suppress(Exception):  # a failed release leaves the lock file unmarked: swept at next claim
+            item.release()
+
+
+def wait_for_releases() -> None:
+    """Until every slot released in the background so far is free again."""
+    with _releaser_lock:
+        if _releaser is None or not _releaser.is_alive():
+            return
+        done = threading.Event()
+        _releases.put(done)
+    done.wait()
 
 
 def _status_fields(pid: str) -> dict[str, str]:
@@ -91,6 +191,12 @@ def _status_fields(pid: str) -> dict[str, str]:
 
 def uid_processes(uid: int) -> list[int]:
     """Live processes of uid. Zombies are dead already: reap ours, skip the rest."""
+    return processes_of(uid)
+
+
+def processes_of(*uids: int | None) -> list[int]:
+    """Live processes of any of uids, in one look through /proc."""
+    wanted = {uid for uid in uids if uid is not None}
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -98,12 +204,12 @@ def uid_processes(uid: int) -> list[int]:
         try:
             # /proc/<pid> is owned by the process's uid: a stat is far cheaper than
             # reading every process's status file.
-            if os.stat(f"/proc/{entry}").st_uid != uid:
+            if os.stat(f"/proc/{entry}").st_uid not in wanted:
                 continue
             fields = _status_fields(entry)
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if int(fields["Uid"].split()[0]) != uid:
+        if int(fields["Uid"].split()[0]) not in wanted:
             continue
         if fields["State"].startswith("Z"):
             if int(fields["PPid"]) == os.getpid():
@@ -111,6 +217,35 @@ def uid_processes(uid: int) -> list[int]:
                     os.waitpid(int(entry), os.WNOHANG)
             continue
         pids.append(int(entry))
+    return pids
+
+
+def reap_orphans(uid: int, wait_s: float = 1.0) -> None:
+    """Reap our children of uid: a run's processes orphaned as it ended (bwrap's
+    namespace init outlives the outer bwrap by a moment), reparented to us as
+    subreaper. Only this uid's: another run's are its own to wait for."""
+    deadline = time.monotonic() + wait_s
+    for pid in _own_children():
+        while True:
+            try:
+                fields = _status_fields(str(pid))
+                if int(fields["Uid"].split()[0]) != uid:
+                    break
+                if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                    break
+            except (FileNotFoundError, ProcessLookupError, ChildProcessError):
+                break
+            if time.monotonic() > deadline:
+                return  # still alive: the slot's release sweeps it
+            time.sleep(0.001)
+
+
+def _own_children() -> list[int]:
+    pids = []
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):
+            with open(f"/proc/self/task/{task}/children") as children:
+                pids += [int(pid) for pid in children.read().split()]
     return pids
 
 
@@ -126,9 +261,14 @@ def children_of(parent_pid: int) -> list[int]:
 
 def kill_uid_processes(uid: int) -> int:
     """SIGKILL every process of uid until none is left; returns how many were killed."""
+    return kill_processes_of(uid)
+
+
+def kill_processes_of(*uids: int | None) -> int:
+    """SIGKILL every process of any of uids until none is left; returns how many were killed."""
     killed = 0
     for _ in range(100):
-        pids = uid_processes(uid)
+        pids = processes_of(*uids)
         if not pids:
             return killed
         for pid in pids:
@@ -136,4 +276,4 @@ def kill_uid_processes(uid: int) -> int:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
         time.sleep(0.01)
-    raise InfrastructureError(f"processes of sandbox uid {uid} survived SIGKILL")
+    raise InfrastructureError(f"processes of sandbox uids {sorted(u for u in uids if u is not None)} survived SIGKILL")

@@ -48,4 +48,5 @@ def own_slot_range(monkeypatch):
 @pytest.fixture(autouse=True)
 def nothing_left_behind(own_slot_range):
     yield
+    slots.wait_for_releases()  # a run's slot is released (its leftovers ended) in the background
     assert sandbox_processes() == [], "a sandboxed process outlived its run"

@@ -27,7 +27,7 @@ def test_a_mock_dying_mid_run_is_graded_from_what_it_recorded_and_says_so(run_sc
     # to turn its own run into "not gradable": the calls recorded so far stand.
     zygote = shared_zygote()
     opened = []
-    original = zygote.open_server
+    original = zygote.start_server
 
     def spy(run_dir, **options):
         opened.append((run_dir, options["uid"]))
@@ -43,7 +43,7 @@ def test_a_mock_dying_mid_run_is_graded_from_what_it_recorded_and_says_so(run_sc
                         return
             time.sleep(0.02)
 
-    monkeypatch.setattr(zygote, "open_server", spy)
+    monkeypatch.setattr(zygote, "start_server", spy)
     killer = threading.Thread(target=kill_after_the_first_call)
     killer.start()
     record = run_script(SLEEPY)
