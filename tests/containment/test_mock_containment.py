@@ -309,7 +309,8 @@ def test_a_mock_still_busy_after_the_script_is_stopped_and_the_run_is_graded(run
 
 
 def test_the_mocks_own_output_cannot_fill_a_pipe_and_hang_it(run_with):
-    record = run_with("""
+    record = run_with(
+        """
         import urllib.request, boto3
         auth = ("AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/nosuchservice/aws4_request, "
                 "SignedHeaders=host, Signature=x")
@@ -321,7 +322,9 @@ def test_the_mocks_own_output_cannot_fill_a_pipe_and_hang_it(run_with):
                 pass
         boto3.client("s3").create_bucket(Bucket="still-answering")
         print("DONE")
-    """, wall_s=60)  # 1,500 connections take ~14 s here: a bound, not a speed test
+    """,
+        wall_s=60,
+    )  # 1,500 connections take ~14 s here: a bound, not a speed test
     assert not record.timed_out and "DONE" in record.stdout
     assert record.calls[-1].operation == "CreateBucket" and record.calls[-1].ok
 
