@@ -2,6 +2,12 @@
 
 It serialises to JSON so the service can store it and re-run the checks later
 without executing the script again.
+
+This is the record API that check modules (the grader's and assignment
+packages') read; docs/authoring.md documents it. RECORD_API_VERSION says which
+fields exist: 1, S3 only; 2 adds every other service the mock serves (Call.service,
+Call.resources, Call.service_changes, RunRecord.final_services). A record stored
+under version 1 loads with those at their defaults (S3, nothing else).
 """
 
 from __future__ import annotations
@@ -46,6 +52,30 @@ class Change:
         )
 
 
+RECORD_API_VERSION = 2
+
+
+@dataclass
+class ServiceChange:
+    """One difference in a non-S3 service's state caused by a call (S3's are Changes).
+
+    A service's state is resources (a DynamoDB table) holding entries (its items):
+    - entry None: the resource itself now looks like `value` (a dict its state probe
+      describes it with, e.g. a table's key schema and billing mode), or was deleted
+      (value None), and with it every entry;
+    - entry set: that entry now looks like `value` (an item: attribute -> {type: value},
+      as DynamoDB's wire format writes it), or was deleted (value None).
+    """
+
+    resource: str
+    entry: str | None = None
+    value: dict[str, Any] | None = None
+
+
+# service -> resource -> {"resource": its description (dict), "entries": {entry: value}}
+ServiceState = dict[str, dict[str, dict[str, Any]]]
+
+
 @dataclass
 class Call:
     seq: int
@@ -70,6 +100,13 @@ class Call:
     # Set when moto accepted a call real S3 refuses: the reason and the error code, in
     # one sentence (engine/fidelity.py). Derived from the fields above, never recorded by moto.
     aws_would_refuse: str | None = None
+    # The AWS service the mock dispatched the call to, as moto and botocore name it ("s3", "dynamodb").
+    service: str = "s3"
+    # What the call named, by the service's own parameter names: {"TableName": "inventory-alice"}.
+    # S3 calls keep theirs in bucket and key.
+    resources: dict[str, str] = field(default_factory=dict)
+    # A non-S3 service's state changes made by this call; S3's stay in `changes`.
+    service_changes: list[ServiceChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,6 +116,7 @@ class Call:
     def from_dict(cls, data: dict[str, Any]) -> Call:
         data = dict(data)
         data["changes"] = [Change.from_dict(c) for c in data.get("changes", [])]
+        data["service_changes"] = [ServiceChange(**c) for c in data.get("service_changes", [])]
         return cls(**data)
 
 
@@ -97,6 +135,8 @@ class RunRecord:
     # Calls past the recording cap are counted, not detailed; the final state stays exact.
     calls_dropped: int = 0
     final_state: dict[str, dict[str, ObjectInfo]] = field(default_factory=dict)
+    # The exact final state of every other service the mock served (see ServiceState).
+    final_services: ServiceState = field(default_factory=dict)
     # Set when the mock had to be stopped (over its budget, or busy past the run):
     # the calls recorded until then are graded, and this says why there are no more.
     mock_incident: str | None = None
@@ -150,4 +190,29 @@ def state_after(calls: list[Call]) -> dict[str, dict[str, ObjectInfo]]:
     for call in calls:
         for change in call.changes:
             apply_change(state, change)
+    return state
+
+
+def apply_service_change(state: dict[str, dict[str, Any]], change: ServiceChange) -> None:
+    """One recorded change, applied to one service's state (resource -> description and entries)."""
+    if change.entry is None:
+        if change.value is None:
+            state.pop(change.resource, None)
+        else:
+            state.setdefault(change.resource, {"resource": {}, "entries": {}})["resource"] = change.value
+        return
+    entries = state.setdefault(change.resource, {"resource": {}, "entries": {}})["entries"]
+    if change.value is None:
+        entries.pop(change.entry, None)
+    else:
+        entries[change.entry] = change.value
+
+
+def service_state_after(calls: list[Call], service: str) -> dict[str, dict[str, Any]]:
+    """One service's state the calls' recorded changes add up to."""
+    state: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        if call.service == service:
+            for change in call.service_changes:
+                apply_service_change(state, change)
     return state
