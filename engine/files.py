@@ -216,6 +216,22 @@ def sources_of(files: list[SubmittedFile]) -> dict[str, str]:
     return {f.name: f.content.decode("utf-8", "replace") for f in files if f.name.endswith(".py")}
 
 
+INPUT_FILE_BYTES = 64 * 1024
+
+
+def input_files_of(files: list[SubmittedFile]) -> dict[str, str]:
+    """The run's other UTF-8 text files up to INPUT_FILE_BYTES (data the checks may compare with)."""
+    texts = {}
+    for f in files:
+        if f.name.endswith(".py") or len(f.content) > INPUT_FILE_BYTES:
+            continue
+        try:
+            texts[f.name] = f.content.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
 def write_tree(files: list[SubmittedFile], root: Path) -> None:
     """Stage the files, readable by the sandbox uid, writable by nobody there.
 

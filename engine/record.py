@@ -6,7 +6,7 @@ without executing the script again.
 This is the record API that check modules (the grader's and assignment
 packages') read; docs/authoring.md documents it. RECORD_API_VERSION says which
 fields exist: 1, S3 only; 2 adds every other service the mock serves (Call.service,
-Call.resources, Call.service_changes, RunRecord.final_services). A record stored
+Call.resources, Call.service_changes, RunRecord.final_services, RunRecord.input_files). A record stored
 under version 1 loads with those at their defaults (S3, nothing else).
 """
 
@@ -141,6 +141,9 @@ class RunRecord:
     # the calls recorded until then are graded, and this says why there are no more.
     mock_incident: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    # The other text files the run started with in its working directory (a provided
+    # inventory.csv, or the student's own copy): name -> text, each at most 64 KiB.
+    input_files: dict[str, str] = field(default_factory=dict)
     entry_point: str = ""
     stdin: str = ""
     limits: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from pathlib import Path
 from engine import fidelity, slots
 from engine.cgroups import make_cgroup
 from engine.errors import InfrastructureError
-from engine.files import SubmittedFile, sources_of, write_tree
+from engine.files import SubmittedFile, input_files_of, sources_of, write_tree
 from engine.limits import Limits
 from engine.motoserver import MockBudget, MotoZygote, shared_zygote
 from engine.record import Call, ObjectInfo, RunRecord, state_after
@@ -68,6 +68,7 @@ def run_submission(
         final_state=final_state,
         mock_incident=mock.incident,
         sources=sources_of(files),
+        input_files=input_files_of(files),
         entry_point=entry_point,
         stdin=stdin,
         limits=limits.to_dict(),
