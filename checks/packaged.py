@@ -1,0 +1,51 @@
+"""Check modules that live in an assignment package (assignments/<slug>/checks/).
+
+A package's checks folder is imported as a Python package of its own, named
+after the folder's path, so its modules may share helpers with relative
+imports (`from . import _inventory`); a module whose name starts with "_" is a
+helper, not a check. Each check module defines ID, NAME and
+`check(record) -> Verdict`, and reads the run record through engine.record
+(the record API) and checks.base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+_PREFIX = "labgrader_package_checks_"
+
+
+def package_name(checks_dir: Path) -> str:
+    """The import name of a package's checks folder: one per folder path."""
+    digest = hashlib.sha256(str(checks_dir.resolve()).encode()).hexdigest()[:16]
+    return _PREFIX + digest
+
+
+def import_checks_package(checks_dir: Path) -> str:
+    name = package_name(checks_dir)
+    if name not in sys.modules:
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(checks_dir.resolve())]
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+    return name
+
+
+def load_check(checks_dir: Path, check_id: str) -> ModuleType:
+    """The check module checks_dir/<check_id>.py, imported once per process."""
+    if not check_id.isidentifier() or check_id.startswith("_"):
+        raise KeyError(f"{check_id!r} is not a check module name")
+    if not (checks_dir / f"{check_id}.py").is_file():
+        raise KeyError(f"no check module {check_id}.py in {checks_dir}")
+    return importlib.import_module(f"{import_checks_package(checks_dir)}.{check_id}")
+
+
+def check_ids(checks_dir: Path) -> list[str]:
+    """The check modules of a package's checks folder."""
+    return sorted(p.stem for p in checks_dir.glob("*.py") if not p.stem.startswith("_") and p.stem.isidentifier())
