@@ -7,6 +7,7 @@ fails to import or raises becomes a failed verdict naming it, never a crash.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
 
 from checks.base import Verdict
@@ -34,17 +35,20 @@ def load(check_id: str) -> ModuleType:
     return importlib.import_module(REGISTRY[check_id])
 
 
-def name_of(check_id: str) -> str:
+def name_of(check_id: str, loader: Callable[[str], ModuleType] = load) -> str:
     try:
-        return load(check_id).NAME
+        return loader(check_id).NAME
     except Exception:  # noqa: BLE001 - a broken module still needs a label
         return check_id
 
 
-def run_check(check_id: str, record: RunRecord) -> tuple[Verdict, bool]:
-    """(verdict, crashed). A crash is the grader's fault, reported as such."""
+def run_check(check_id: str, record: RunRecord, loader: Callable[[str], ModuleType] = load) -> tuple[Verdict, bool]:
+    """(verdict, crashed). A crash is the grader's fault, reported as such.
+
+    loader: how the check module is found (an assignment package's own, Assignment.load_check).
+    """
     try:
-        verdict = load(check_id).check(record)
+        verdict = loader(check_id).check(record)
         if not isinstance(verdict, Verdict):
             raise CheckCrashed(f"returned {type(verdict).__name__}, not a Verdict")
         return verdict, False

@@ -1,6 +1,13 @@
 """Assignments are data: which checks, their points, the stdin template, the limits.
 
-They live as TOML files in assignments/ at the top of the repository.
+Two forms live in assignments/ at the top of the repository:
+- a package: a folder assignments/<slug>/ with a manifest, assignment.toml, and
+  beside it instructions.md (optional), files/ (placed in the student's working
+  directory), checks/ (the lab's check modules), solutions/ (reference
+  solutions, full marks each) and examples/ (wrong examples, with
+  examples/expected.toml naming the checks each must fail). docs/authoring.md.
+- a single TOML file assignments/<slug>.toml whose checks are the grader's own
+  (the checks/ registry).
 """
 
 from __future__ import annotations
@@ -8,11 +15,18 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import checks
+from checks import packaged
+from engine.files import SubmittedFile
 from engine.limits import Limits
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+MANIFEST = "assignment.toml"
+VISIBILITIES = ("shown", "after_due")
+# Provided files are data such as a CSV: a package that ships more is a mistake.
+MAX_PROVIDED_BYTES = 1 << 20
 
 
 class UnknownAssignment(LookupError):
@@ -23,6 +37,8 @@ class UnknownAssignment(LookupError):
 class CheckSpec:
     id: str
     points: int
+    # "shown": the student sees this check's verdict at once; "after_due": only after the due date.
+    visibility: str = "shown"
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,10 @@ class Assignment:
     limits: Limits = field(default_factory=Limits)
     # The AWS services the run's mock serves; any other is refused before moto dispatches it.
     services: tuple[str, ...] = ("s3",)
+    # A package's folder; None for an assignment whose checks are the grader's own.
+    package_dir: Path | None = None
+    # Placed in the student's working directory before the run; a submitted file of the same name wins.
+    provided_files: tuple[SubmittedFile, ...] = ()
 
     @property
     def max_score(self) -> int:
@@ -43,32 +63,97 @@ class Assignment:
     def stdin_for(self, username: str) -> str:
         return self.stdin_template.replace("{username}", username)
 
+    def load_check(self, check_id: str) -> ModuleType:
+        """The check module: the package's own, else the grader's registry."""
+        if self.package_dir is not None and (self.package_dir / "checks" / f"{check_id}.py").is_file():
+            return packaged.load_check(self.package_dir / "checks", check_id)
+        return checks.load(check_id)
+
+    def with_provided_files(self, files: list[SubmittedFile]) -> list[SubmittedFile]:
+        """The files a run starts with: the provided ones, replaced by submitted ones of the same name."""
+        submitted = {f.name for f in files}
+        return [*(f for f in self.provided_files if f.name not in submitted), *files]
+
 
 def available() -> list[str]:
-    return sorted(path.stem for path in ASSIGNMENTS_DIR.glob("*.toml"))
+    packages = (path.parent.name for path in ASSIGNMENTS_DIR.glob(f"*/{MANIFEST}"))
+    return sorted({*packages, *(path.stem for path in ASSIGNMENTS_DIR.glob("*.toml"))})
 
 
 def load(slug: str) -> Assignment:
+    if "/" in slug or slug.startswith("."):
+        raise UnknownAssignment(f"unknown assignment {slug!r} (available: {', '.join(available())})")
+    package = ASSIGNMENTS_DIR / slug
+    if (package / MANIFEST).is_file():
+        return load_package(package)
     path = ASSIGNMENTS_DIR / f"{slug}.toml"
-    if "/" in slug or not path.is_file():
+    if not path.is_file():
         raise UnknownAssignment(f"unknown assignment {slug!r} (available: {', '.join(available())})")
     return parse(tomllib.loads(path.read_text(encoding="utf-8")))
 
 
-def parse(data: dict) -> Assignment:
-    specs = tuple(CheckSpec(id=c["id"], points=int(c.get("points", 2))) for c in data["checks"])
-    unknown = [s.id for s in specs if s.id not in checks.REGISTRY]
+def load_package(package_dir: Path) -> Assignment:
+    """An assignment package folder. ValueError says what is wrong with it."""
+    package_dir = package_dir.resolve()
+    manifest = package_dir / MANIFEST
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"{manifest}: {error}") from error
+    if "instructions" not in data and (package_dir / "instructions.md").is_file():
+        data["instructions"] = (package_dir / "instructions.md").read_text(encoding="utf-8")
+    return parse(data, package_dir=package_dir)
+
+
+def parse(data: dict, package_dir: Path | None = None) -> Assignment:
+    slug = data.get("slug")
+    if not isinstance(slug, str) or not slug:
+        raise ValueError("the manifest needs a slug")
+    if not isinstance(data.get("checks"), list) or not data["checks"]:
+        raise ValueError(f"assignment {slug}: at least one [[checks]] entry is needed")
+    specs = tuple(_check_spec(slug, entry) for entry in data["checks"])
+    own = set(packaged.check_ids(package_dir / "checks")) if package_dir else set()
+    unknown = [s.id for s in specs if s.id not in own and s.id not in checks.REGISTRY]
     if unknown:
-        raise ValueError(f"assignment {data['slug']} names unknown checks: {', '.join(unknown)}")
+        raise ValueError(f"assignment {slug} names unknown checks: {', '.join(unknown)}")
     return Assignment(
-        slug=data["slug"],
-        title=data.get("title", data["slug"]),
+        slug=slug,
+        title=data.get("title", slug),
         checks=specs,
         stdin_template=data.get("stdin", "{username}\n"),
         instructions=data.get("instructions", "").strip(),
         limits=Limits.from_dict(data.get("limits", {})),
         services=_services(data),
+        package_dir=package_dir,
+        provided_files=_provided_files(package_dir) if package_dir else (),
     )
+
+
+def _check_spec(slug: str, entry: dict) -> CheckSpec:
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise ValueError(f"assignment {slug}: each [[checks]] entry needs an id")
+    points = entry.get("points", 2)
+    if not isinstance(points, int) or isinstance(points, bool) or points < 0:
+        raise ValueError(f"assignment {slug}: check {entry['id']} has points {points!r}; give a whole number >= 0")
+    visibility = entry.get("visibility", "shown")
+    if visibility not in VISIBILITIES:
+        allowed = ", ".join(VISIBILITIES)
+        raise ValueError(f"assignment {slug}: check {entry['id']} has visibility {visibility!r}; use one of {allowed}")
+    return CheckSpec(id=entry["id"], points=points, visibility=visibility)
+
+
+def _provided_files(package_dir: Path) -> tuple[SubmittedFile, ...]:
+    root = package_dir / "files"
+    if not root.is_dir():
+        return ()
+    files = tuple(
+        SubmittedFile(path.relative_to(root).as_posix(), path.read_bytes())
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    )
+    if sum(len(f.content) for f in files) > MAX_PROVIDED_BYTES:
+        raise ValueError(f"{root}: provided files hold more than {MAX_PROVIDED_BYTES >> 20} MiB")
+    return files
 
 
 def _services(data: dict) -> tuple[str, ...]:

@@ -67,11 +67,11 @@ class GradeReport:
 def evaluate(record: RunRecord, assignment: Assignment) -> list[CheckResult]:
     results = []
     for spec in assignment.checks:
-        verdict, crashed = checks.run_check(spec.id, record)
+        verdict, crashed = checks.run_check(spec.id, record, assignment.load_check)
         results.append(
             CheckResult(
                 id=spec.id,
-                name=checks.name_of(spec.id),
+                name=checks.name_of(spec.id, assignment.load_check),
                 passed=verdict.passed,
                 points=spec.points if verdict.passed else 0,
                 max_points=spec.points,
@@ -94,7 +94,7 @@ def grade(
     """Raises SubmissionError (the student's to fix) or InfrastructureError (ours: retry)."""
     entry = choose_entry_point(files, entry_point)
     record = run_submission(
-        files=files,
+        files=assignment.with_provided_files(files),
         entry_point=entry,
         stdin=assignment.stdin_for(username) if stdin is None else stdin,
         limits=assignment.limits,

@@ -49,6 +49,8 @@ class Command(BaseCommand):
             assignment = assignments.load(options["assignment"])
         except assignments.UnknownAssignment as error:
             raise CommandError(str(error)) from None
+        except (ValueError, OSError) as error:
+            raise CommandError(f"the assignment {options['assignment']!r} cannot be loaded: {error}") from None
         if options["batch"]:
             return self._batch(Path(options["batch"]), assignment, options)
         try:
