@@ -63,10 +63,13 @@ def _exit_when_owner_dies(control_path: str) -> None:
 
 
 def build_app(services: frozenset[str]):
-    from engine import moto_internals, recorder
+    from engine import botocore_ops, moto_internals, recorder
 
     app = moto_internals.gated_dispatcher(services)
     moto_internals.warm_up(app)
+    # The recorder names every other service's calls from botocore's models: loaded
+    # here once (tenths of a second for DynamoDB), not in every run's fork.
+    botocore_ops.warm(services - {"s3"})
     if recorder.snapshot_s3():
         raise RuntimeError("moto state survived the reset; refusing to fork dirty servers")
     return app

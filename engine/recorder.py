@@ -4,10 +4,15 @@ The script cannot reach this file or the record it writes, so the record is
 evidence the script cannot forge. `/moto-api/*` (reset, state dumps) is refused:
 a script must not be able to erase the evidence of a failed cleanup.
 
-Nothing a script does to S3 may stop the recording: a call the recorder fails on
+S3 calls are named by engine/s3ops.py and their state read by snapshot_s3; a
+call to any other service the lab declares is named from botocore's model
+(engine/botocore_ops.py) and its state changes come from the service's state
+probe (engine/probes.py), if it has one.
+
+Nothing a script does may stop the recording: a call the recorder fails on
 is recorded with `params.record_error`, and moto failing on a request is answered
 500 and recorded with `params.mock_error`. Every recorded string is capped
-(FIELD_BYTES) and so is the record itself (max_bytes), so a script cannot make
+(engine/caps.py) and so is the record itself (max_bytes), so a script cannot make
 the record, or the grader reading it, explode.
 """
 
@@ -25,9 +30,10 @@ from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-from engine import moto_internals
+from engine import botocore_ops, moto_internals, probes
+from engine.caps import MAX_ITEMS, cap_json, cap_name, cap_text
 from engine.moto_internals import ServiceRefused, StoredObject
-from engine.record import Change, ObjectInfo
+from engine.record import Change, ObjectInfo, ServiceChange, ServiceState
 from engine.s3ops import (
     MUTATING_METHODS,
     Unnameable,
@@ -44,17 +50,14 @@ DEFAULT_RECORDED_CALLS = 5000
 # the rest is the trailer's, so that the final state always fits.
 DEFAULT_RECORD_BYTES = 32 << 20
 _TRAILER_SHARE = 4
-# Each recorded string is at most about this many bytes of JSON; a longer one is cut and says so.
-FIELD_BYTES = 1024
-# A bucket or key name is an identity: any name S3 accepts (1,024 bytes of UTF-8) is kept whole.
-NAME_BYTES = 1024
-_MAX_ITEMS = 50  # tags of an object, entries of a parameter (S3 allows 10 tags)
+_MAX_ITEMS = MAX_ITEMS  # tags of an object, entries of a parameter (S3 allows 10 tags)
 # Encoding is judged on the head of a body; lab files are a few bytes.
 _ENCODING_SAMPLE = moto_internals.HEAD_BYTES
 _PREVIEW_CHARS = 200
 _SMALL_BODY = 64 * 1024
 _HEADERS_KEPT = ("x-amz-tagging", "x-amz-copy-source", "x-amz-tagging-directive", "content-type")
 _S3_CREDENTIAL = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/s3/")
+_SIGNED_SERVICE = re.compile(r"Credential=[^/]*/[^/]*/[^/]*/([^/]{1,100})/")
 _SIGNING_REGION = re.compile(r"Credential=[^/]*/[^/]*/([^/]*)/s3/")
 _LOCATION_CONSTRAINT = re.compile(rb"<LocationConstraint>([^<]*)</LocationConstraint>")
 _PARAM_CHARS = 64  # a region name is ~15; a script must not bloat the record through them
@@ -95,34 +98,6 @@ def snapshot_s3() -> State:
         cap_name(bucket): {cap_name(key): _describe_object(stored) for key, stored in objects.items()}
         for bucket, objects in moto_internals.stored_objects().items()
     }
-
-
-def cap_text(text: str, limit: int = FIELD_BYTES) -> str:
-    """The text, or as much of its head as fits in about `limit` bytes of JSON, marked as cut.
-
-    Measured as JSON because that is what the record holds: a byte 0xFF of a
-    header is one character and six bytes (\\u00ff) there.
-    """
-    if len(text) * 12 <= limit or len(json.dumps(text)) <= limit:
-        return text
-    room, kept = limit - 40, 0  # 40: the mark
-    for char in text:
-        room -= len(json.dumps(char)) - 2
-        if room < 0:
-            break
-        kept += 1
-    return f"{text[:kept]}[cut: {len(text) - kept} more chars]"
-
-
-def cap_name(name: str | None) -> str | None:
-    """A bucket or key name: whole when S3 would accept its length, else cut to that and marked."""
-    if name is None or len(name) * 4 <= NAME_BYTES:
-        return name
-    data = name.encode("utf-8", "surrogatepass")
-    if len(data) <= NAME_BYTES:
-        return name
-    head = data[:NAME_BYTES].decode("utf-8", "ignore")
-    return f"{head}[cut: {len(name) - len(head)} more chars]"
 
 
 def cap_mapping(mapping: dict[str, Any]) -> dict[str, str]:
@@ -217,6 +192,11 @@ class _Call(NamedTuple):
     bucket: str | None
     key: str | None
     params: dict[str, Any]
+    # Any other service's call (engine/botocore_ops.py): the resources it names, and the
+    # parameters its state probe may read (None: the request could not be read).
+    service: str = "s3"
+    resources: dict[str, str] | None = None
+    request: dict[str, Any] | None = None
 
 
 def _placed(environ: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -249,6 +229,7 @@ class RecordingMiddleware:
         self.seq = 0
         self.dropped = 0
         self.state: State = {}
+        self.services = probes.ServiceStates()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -297,16 +278,18 @@ class RecordingMiddleware:
             call = _Call("Unconfirmed", None, None, {"record_error": describe_error(error)})
 
         status_box: list[int] = []
+        headers_box: list[tuple[str, str]] = []
 
         def capture_status(status: str, response_headers: list, exc_info: Any = None) -> Callable:
             status_box.append(int(status.split()[0]))
+            headers_box.extend(response_headers)
             return start_response(status, response_headers, exc_info)
 
         try:
             response = self.app(environ, capture_status)
             status = status_box[0] if status_box else 500
             body = None
-            if status >= 300 or needs_confirmation(call.operation):
+            if status >= 300 or (call.service == "s3" and needs_confirmation(call.operation)):
                 # Error bodies are small, and so are the XML answers that confirm a name.
                 response = [b"".join(response)]
                 body = response[0]
@@ -314,27 +297,81 @@ class RecordingMiddleware:
             return self._refuse_service(environ, start_response, refused.service)
         except Exception as error:  # noqa: BLE001 - moto failed on this request: a 500 for it, the run goes on
             return self._answer_mock_failure(environ, start_response, call, error)
-        self._record(environ, call, status, body)
+        if call.service != "s3":
+            self._record_service_call(environ, call, status, body, headers_box)
+        else:
+            self._record(environ, call, status, body)
         return response
 
     def _name_call(self, environ: dict[str, Any]) -> _Call:
         """What the request is, before moto sees it; raises Unnameable for a request that must be refused."""
+        service = self._service(environ)
+        if service != "s3":
+            return self._name_service_call(environ, service)
         method = environ.get("REQUEST_METHOD", "GET")
         headers = {h: environ.get("HTTP_" + h.upper().replace("-", "_"), "") for h in _HEADERS_KEPT}
         headers = {h: v for h, v in headers.items() if v}
-        if not self._is_s3(environ):
-            bucket, key = _placed(environ)
-            return _Call("NonS3", bucket, key, self._params(environ, "NonS3", headers))
         bucket, key = split_bucket_key(environ.get("HTTP_HOST", ""), request_path(environ))
         operation = operation_name(method, bucket, key, environ.get("QUERY_STRING", ""), headers)
         return _Call(operation, bucket, key, self._params(environ, operation, headers))
 
-    def _is_s3(self, environ: dict[str, Any]) -> bool:
+    def _service(self, environ: dict[str, Any]) -> str:
         # The gate decides which backend serves a request; ask it rather than guess.
         service = moto_internals.service_of(self.app, environ)
         if service is not None:
-            return service == "s3"
-        return bool(_S3_CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")))
+            return service
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        if _S3_CREDENTIAL.search(authorization):
+            return "s3"
+        signed = _SIGNED_SERVICE.search(authorization)
+        return signed.group(1) if signed else "unknown"
+
+    def _name_service_call(self, environ: dict[str, Any], service: str) -> _Call:
+        served = moto_internals.served_services(self.app)
+        if served is not None and service not in served:
+            return _Call(botocore_ops.UNKNOWN, None, None, {}, service)  # the gate refuses it: no model to load
+        length = environ.get("CONTENT_LENGTH") or "0"
+        body = self._peek_body(environ) if not length.isdigit() or int(length) <= _SMALL_BODY else None
+        try:
+            named = botocore_ops.name_request(service, environ, body)
+        except Exception as error:  # noqa: BLE001 - serve it anyway; the record says it could not name it
+            return _Call(botocore_ops.UNKNOWN, None, None, {"record_error": describe_error(error)}, service)
+        return _Call(named.operation, None, None, named.params, service, named.resources, named.request)
+
+    def _record_service_call(
+        self, environ: dict[str, Any], call: _Call, status: int, body: bytes | None, headers: list
+    ) -> None:
+        """Write the entry of a call to any other service than S3; never raises, like _record."""
+        params = dict(call.params)
+        try:
+            error_code = botocore_ops.error_code(body, headers) if body is not None and status >= 300 else None
+            changes = self._changes_or_error(environ, params)  # another service may write to S3
+            service = self._service_fields(call, self._service_changes_or_error(call, params))
+            environ["labgrader.stdout_after"] = self.stdout_probe()
+            entry = self._call_entry(environ, call.operation, None, None, status, error_code, params, changes, service)
+            self._write(entry)
+        except Exception as error:  # noqa: BLE001 - one call recorded badly must not end the mock
+            params = {"record_error": describe_error(error)}
+            service = self._service_fields(call, [])
+            self._write(self._call_entry(environ, call.operation, None, None, status, None, params, [], service))
+
+    def _service_changes_or_error(self, call: _Call, params: dict[str, Any]) -> list[ServiceChange]:
+        # Whatever its status: a failed batch may have written part of it.
+        if self.seq >= self.max_calls or self.full or not probes.may_change_state(call.operation):
+            return []  # past the caps the call will only be counted
+        try:
+            return self.services.changes(call.service, call.request)
+        except Exception as error:  # noqa: BLE001 - the next call's probe reads everything again
+            params["record_error"] = describe_error(error)
+            return []
+
+    @staticmethod
+    def _service_fields(call: _Call, changes: list[ServiceChange]) -> dict[str, Any]:
+        return {
+            "service": cap_text(call.service, 100),
+            "resources": {cap_text(k): cap_name(v) for k, v in (call.resources or {}).items()},
+            "service_changes": [_service_change_dict(c) for c in changes],
+        }
 
     def _record(self, environ: dict[str, Any], call: _Call, status: int, body: bytes | None) -> None:
         """Write the call's entry. Whatever goes wrong here is recorded in the entry, never raised."""
@@ -382,15 +419,23 @@ class RecordingMiddleware:
             b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>InternalError</Code>"
             b"<Message>The mock failed on this request.</Message></Error>"
         )
+        content_type = "application/xml"
+        if call.service != "s3" and environ.get("HTTP_X_AMZ_TARGET"):
+            body = json.dumps({"__type": "InternalError", "message": "The mock failed on this request."}).encode()
+            content_type = "application/x-amz-json-1.0"
         params = {**call.params, "mock_error": describe_error(error)}
         try:
             changes = self._changes_or_error(environ, params)
+            service = None
+            if call.service != "s3":
+                service = self._service_fields(call, self._service_changes_or_error(call, params))
             environ["labgrader.stdout_after"] = self.stdout_probe()
             operation, bucket, key = call.operation, call.bucket, call.key
-            self._write(self._call_entry(environ, operation, bucket, key, 500, "InternalError", params, changes))
+            entry = self._call_entry(environ, operation, bucket, key, 500, "InternalError", params, changes, service)
+            self._write(entry)
         except Exception as record_error:  # noqa: BLE001 - the answer still goes out
             params["record_error"] = describe_error(record_error)
-        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         start_response("500 Internal Server Error", headers, sys.exc_info())
         return [body]
 
@@ -429,13 +474,14 @@ class RecordingMiddleware:
         return changes
 
     def _call_entry(
-        self, environ, operation, bucket, key, status, error_code, params, changes
+        self, environ, operation, bucket, key, status, error_code, params, changes, service=None
     ) -> dict[str, Any] | None:
+        """service: the fields of a call to another service than S3 (_service_fields); S3's entries have none."""
         self.seq += 1
         if self.seq > self.max_calls:
             self.dropped += 1
             return None
-        return {
+        entry = {
             "seq": self.seq,
             "t": round(time.monotonic() - self.started, 4),
             "operation": operation,
@@ -446,13 +492,16 @@ class RecordingMiddleware:
             "key": cap_name(key),
             "status": status,
             "error_code": cap_text(error_code) if error_code else error_code,
-            "params": cap_params(params),
+            "params": cap_params(params) if service is None else cap_json(params),
             "changes": [_change_dict(c) for c in changes],
             # Bytes of stdout the script had written when the call arrived and when it was
             # answered; the runner turns them into places in the stored stdout text.
             "stdout_before": environ.get("labgrader.stdout_before"),
             "stdout_after": environ.get("labgrader.stdout_after"),
         }
+        if service is not None:
+            entry.update(service)
+        return entry
 
     def _write(self, entry: dict[str, Any] | None) -> None:
         if entry is None:
@@ -473,19 +522,35 @@ class RecordingMiddleware:
         self.written += len(line)
 
     def finish(self) -> None:
-        """Write the trailer: the exact final state and how many calls were dropped."""
+        """Write the trailer: the exact final state (S3's and each probed service's), how many calls were dropped."""
         with self.lock:
             trailer: dict[str, Any] = {"calls_dropped": self.dropped}
             try:
                 final = snapshot_s3()
             except Exception as error:  # noqa: BLE001 - a trailer with the last state seen beats none
                 final, trailer["record_error"] = self.state, describe_error(error)
-            line = json.dumps({"final_state": _plain_state(final), **trailer}) + "\n"
+            services = self._final_services(trailer)
+            # An S3 lab's trailer has no final_services at all, exactly as before other services were recorded.
+            others = {"final_services": services} if services else {}
+            line = json.dumps({"final_state": _plain_state(final), **others, **trailer}) + "\n"
             if self.written + len(line) > self.max_bytes:
                 # Thousands of objects: the previews go first, the keys, sizes and tags stay exact.
-                line = json.dumps({"final_state": _plain_state(final, previews=False), **trailer}) + "\n"
+                line = json.dumps({"final_state": _plain_state(final, previews=False), **others, **trailer}) + "\n"
+            if self.written + len(line) > self.max_bytes and services:
+                # Then the services' entries: each resource still says how many it held.
+                others = {"final_services": _without_entries(services)}
+                line = json.dumps({"final_state": _plain_state(final, previews=False), **others, **trailer}) + "\n"
             self.record_file.write(line)
             self.record_file.flush()
+
+    def _final_services(self, trailer: dict[str, Any]) -> ServiceState:
+        served = moto_internals.served_services(self.app)
+        services = set(served) if served is not None else set(self.services.states)
+        try:
+            return self.services.final(services)
+        except Exception as error:  # noqa: BLE001 - the state as last recorded beats none
+            trailer.setdefault("record_error", describe_error(error))
+            return {s: state for s, state in self.services.states.items() if s in services}
 
 
 def _plain_state(state: State, previews: bool = True) -> dict[str, dict[str, dict[str, Any]]]:
@@ -493,6 +558,23 @@ def _plain_state(state: State, previews: bool = True) -> dict[str, dict[str, dic
         bucket: {key: {**vars(obj), **({} if previews else {"preview": ""})} for key, obj in objects.items()}
         for bucket, objects in state.items()
     }
+
+
+def _without_entries(services: ServiceState) -> ServiceState:
+    def bare(held: dict[str, Any]) -> dict[str, Any]:
+        cut = held["resource"].get("entries_cut", 0) + len(held["entries"])
+        return {"resource": {**held["resource"], "entries_cut": cut}, "entries": {}}
+
+    return {service: {name: bare(held) for name, held in state.items()} for service, state in services.items()}
+
+
+def _service_change_dict(change: ServiceChange) -> dict[str, Any]:
+    data: dict[str, Any] = {"resource": change.resource}
+    if change.entry is not None:
+        data["entry"] = change.entry
+    if change.value is not None:
+        data["value"] = change.value
+    return data
 
 
 def _change_dict(change: Change) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from engine import fidelity, slots
 from engine.cgroups import make_cgroup
@@ -16,7 +17,7 @@ from engine.errors import InfrastructureError
 from engine.files import SubmittedFile, input_files_of, sources_of, write_tree
 from engine.limits import Limits
 from engine.motoserver import MockBudget, MotoZygote, shared_zygote
-from engine.record import Call, ObjectInfo, RunRecord, state_after
+from engine.record import Call, ObjectInfo, RunRecord, ServiceState, service_state_after, state_after
 from engine.sandbox import run_sandboxed
 from engine.slots import Slot, claim_slot
 
@@ -46,7 +47,9 @@ def run_submission(
         write_tree(files, run_dir / "submission")
         with claim_slot() as slot:
             outcome, mock = _run_against_mock(run_dir, slot, zygote, services, entry_point, stdin, limits)
-        calls, final_state, dropped = read_call_record(Path(mock.record_path), complete=mock.incident is None)
+        calls, final_state, dropped, final_services = read_call_record(
+            Path(mock.record_path), complete=mock.incident is None
+        )
         place_in_stdout(calls, outcome.stdout)
         calls = fidelity.annotate(calls)  # what moto accepted and real S3 would refuse
     except OSError as error:
@@ -66,6 +69,7 @@ def run_submission(
         calls=calls,
         calls_dropped=dropped,
         final_state=final_state,
+        final_services=final_services,
         mock_incident=mock.incident,
         sources=sources_of(files),
         input_files=input_files_of(files),
@@ -193,11 +197,18 @@ def place_in_stdout(calls: list[Call], stdout: bytes) -> None:
             call.stdout_after = chars_at[call.stdout_after]
 
 
-def read_call_record(path: Path, *, complete: bool = True) -> tuple[list[Call], dict[str, dict[str, ObjectInfo]], int]:
-    """The calls, the final S3 state and how many calls went unrecorded.
+class CallRecord(NamedTuple):
+    calls: list[Call]
+    final_state: dict[str, dict[str, ObjectInfo]]
+    calls_dropped: int
+    final_services: ServiceState
+
+
+def read_call_record(path: Path, *, complete: bool = True) -> CallRecord:
+    """The calls, the final S3 state, how many calls went unrecorded, and every other service's final state.
 
     complete=False: the mock was stopped before it wrote its trailer. The calls
-    written so far still stand, and the final state is rebuilt from their changes.
+    written so far still stand, and the final states are rebuilt from their changes.
     The record is read line by line: only one line, never the whole file, is held as text.
     """
     calls: list[Call] = []
@@ -220,7 +231,9 @@ def read_call_record(path: Path, *, complete: bool = True) -> tuple[list[Call], 
             bucket: {key: ObjectInfo(**obj) for key, obj in objects.items()}
             for bucket, objects in trailer["final_state"].items()
         }
-        return calls, final_state, trailer["calls_dropped"]
+        # A trailer of an S3 lab (or of a record before other services) has no final_services.
+        return CallRecord(calls, final_state, trailer["calls_dropped"], trailer.get("final_services", {}))
     if complete:
         raise InfrastructureError("the call record is incomplete (the moto server died mid-run)")
-    return calls, state_after(calls), 0
+    services = sorted({c.service for c in calls if c.service_changes})
+    return CallRecord(calls, state_after(calls), 0, {s: service_state_after(calls, s) for s in services})

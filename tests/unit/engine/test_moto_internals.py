@@ -1,5 +1,7 @@
 """What Lab Grader relies on in moto's insides (engine/moto_internals.py): a moto upgrade runs these first."""
 
+import json
+
 import pytest
 from werkzeug.test import Client, EnvironBuilder
 
@@ -102,3 +104,117 @@ def test_tags_are_read_as_plain_strings(backend):
     key = backend.put_object("lab-t", "t.txt", b"x")
     backend.put_object_tagging(key, {"Project": "Intern-Labs"})
     assert moto_internals.stored_objects()["lab-t"]["t.txt"].tags == {"Project": "Intern-Labs"}
+
+
+# What the DynamoDB probe reads of moto's tables: plain values, in DynamoDB's wire format.
+
+
+@pytest.fixture
+def dynamodb():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    moto_internals.reset_state()
+    yield dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    moto_internals.reset_state()
+
+
+def create_inventory(backend, name: str = "inventory-alice", billing_mode: str | None = "PAY_PER_REQUEST"):
+    backend.create_table(
+        name,
+        schema=[{"AttributeName": "sku", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "sku", "AttributeType": "S"}],
+        throughput=None if billing_mode == "PAY_PER_REQUEST" else {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        billing_mode=billing_mode,
+        indexes=None,
+        global_indexes=None,
+        streams=None,
+        sse_specification=None,
+        tags=None,
+        deletion_protection_enabled=False,
+        warm_throughput=None,
+    )
+
+
+def test_the_dynamodb_probe_describes_each_table_and_reads_its_items_in_wire_format(dynamodb):
+    create_inventory(dynamodb)
+    dynamodb.put_item("inventory-alice", {"sku": {"S": "A-100"}, "qty": {"N": "12"}, "tags": {"L": [{"S": "x"}]}})
+    view = moto_internals.dynamodb_state(None, 2000)["inventory-alice"]
+    assert view.description == {
+        "key_schema": [{"AttributeName": "sku", "KeyType": "HASH"}],
+        "attribute_definitions": {"sku": "S"},
+        "billing_mode": "PAY_PER_REQUEST",
+        "status": "ACTIVE",
+        "item_count": 1,
+        "region": "us-east-1",
+    }
+    assert view.complete and view.entry_count == 1
+    assert view.entries == {
+        '{"sku": {"S": "A-100"}}': {"sku": {"S": "A-100"}, "qty": {"N": "12"}, "tags": {"L": [{"S": "x"}]}}
+    }
+
+
+def test_a_table_created_without_a_billing_mode_is_provisioned_and_moto_describes_it_as_active(dynamodb):
+    app = moto_internals.gated_dispatcher(frozenset({"dynamodb"}))
+    client = Client(app)
+
+    def call(operation: str, params: dict) -> dict:
+        headers = signed("dynamodb") | {"X-Amz-Target": f"DynamoDB_20120810.{operation}"}
+        return json.loads(client.post("/", data=json.dumps(params), headers=headers).get_data())
+
+    call(
+        "CreateTable",
+        {
+            "TableName": "scratch",
+            "KeySchema": [{"AttributeName": "sku", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "sku", "AttributeType": "S"}],
+            "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+        },
+    )
+    assert moto_internals.dynamodb_state(None, 2000)["scratch"].description["billing_mode"] == "PROVISIONED"
+    # The probe writes ACTIVE without asking moto's describe() (which counts every item): this pins why it may.
+    assert call("DescribeTable", {"TableName": "scratch"})["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_a_put_item_request_reads_only_its_item_and_the_other_tables_descriptions(dynamodb):
+    create_inventory(dynamodb)
+    create_inventory(dynamodb, "other")
+    dynamodb.put_item("inventory-alice", {"sku": {"S": "A-1"}, "qty": {"N": "1"}})
+    dynamodb.put_item("inventory-alice", {"sku": {"S": "A-2"}, "qty": {"N": "2"}})
+    views = moto_internals.dynamodb_state({"TableName": "inventory-alice", "Item": {"sku": {"S": "A-2"}}}, 2000)
+    assert not views["inventory-alice"].complete and views["inventory-alice"].entry_count == 2
+    assert views["inventory-alice"].entries == {'{"sku": {"S": "A-2"}}': {"sku": {"S": "A-2"}, "qty": {"N": "2"}}}
+    assert views["other"].entries == {} and not views["other"].complete
+    deleted = moto_internals.dynamodb_state({"TableName": "inventory-alice", "Key": {"sku": {"S": "gone"}}}, 2000)
+    assert deleted["inventory-alice"].entries == {'{"sku": {"S": "gone"}}': None}
+
+
+def test_a_batch_write_reads_the_items_it_names_in_each_table(dynamodb):
+    create_inventory(dynamodb)
+    dynamodb.put_item("inventory-alice", {"sku": {"S": "A-1"}})
+    request = {
+        "RequestItems": {
+            "inventory-alice": [
+                {"PutRequest": {"Item": {"sku": {"S": "A-1"}}}},
+                {"DeleteRequest": {"Key": {"sku": {"S": "B"}}}},
+            ]
+        }
+    }
+    entries = moto_internals.dynamodb_state(request, 2000)["inventory-alice"].entries
+    assert entries == {'{"sku": {"S": "A-1"}}': {"sku": {"S": "A-1"}}, '{"sku": {"S": "B"}}': None}
+
+
+def test_a_number_key_written_two_ways_is_one_entry_as_in_dynamodb():
+    table = type("Table", (), {"hash_key_attr": "id", "range_key_attr": None})()
+    assert moto_internals._entry_id(table, {"id": {"N": "12.0"}}) == moto_internals._entry_id(
+        table, {"id": {"N": "12"}}
+    )
+    assert moto_internals._entry_id(table, {"id": {"N": "1E+2"}}) == '{"id": {"N": "100"}}'
+
+
+def test_a_whole_table_read_stops_at_the_cap_but_counts_every_item(dynamodb):
+    create_inventory(dynamodb)
+    for i in range(5):
+        dynamodb.put_item("inventory-alice", {"sku": {"S": f"A-{i}"}})
+    view = moto_internals.dynamodb_state(None, 3)["inventory-alice"]
+    assert (len(view.entries), view.entry_count, view.description["item_count"]) == (3, 5, 5)

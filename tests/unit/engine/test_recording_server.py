@@ -97,7 +97,8 @@ class RecordingServer:
     def finish(self) -> tuple[list[Call], dict, int]:
         self.run.middleware.finish()
         self.run.middleware.record_file.close()
-        return read_call_record(self.run.path)
+        calls, final_state, dropped, _services = read_call_record(self.run.path)
+        return calls, final_state, dropped
 
     def raw(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> int:
         """A request boto3 would not send, counted like boto3's."""
