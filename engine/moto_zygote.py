@@ -29,6 +29,7 @@ import socket
 import sys
 import sysconfig
 import threading
+import traceback
 
 from engine import confine
 from engine.bounded_server import bounded_server  # imported here, once, not in every fork
@@ -172,12 +173,18 @@ def _reap_children(*_: object) -> None:
 
 def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, _MAX_FDS)
+    if not data and not fds:
+        raise _HungUp
     while not data.endswith(b"\n"):
         more = conn.recv(65536)
         if not more:
             break
         data += more
     return json.loads(data), fds
+
+
+class _HungUp(Exception):
+    """The peer closed without a request: another zygote's sweep probing whether we are alive."""
 
 
 def _handle(conn: socket.socket) -> None:
@@ -191,8 +198,12 @@ def _handle(conn: socket.socket) -> None:
             # A lab with services the zygote has not served yet: warm them once, here,
             # so that every later fork starts with them ready.
             build_app_cache[services] = build_app(services)
+    except _HungUp:
+        conn.close()
+        return
     except Exception as error:  # noqa: BLE001 - one bad request must not end the zygote
-        conn.sendall(json.dumps({"ready": False, "error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
+        with contextlib.suppress(OSError):  # nor a peer that is gone by now
+            conn.sendall(json.dumps({"ready": False, "error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
         conn.close()
         return
     unshared_r, unshared_w = os.pipe()
@@ -256,7 +267,12 @@ def main(control_path: str, services: str) -> None:
             conn, _ = listener.accept()
         except InterruptedError:
             continue
-        _handle(conn)
+        try:
+            _handle(conn)
+        except Exception:  # noqa: BLE001 - one connection (a failed fork, a vanished peer) must not end us
+            traceback.print_exc()
+            with contextlib.suppress(OSError):
+                conn.close()
 
 
 if __name__ == "__main__":

@@ -111,3 +111,18 @@ def test_a_new_zygote_removes_the_control_directories_of_zygotes_killed_with_the
         assert os.path.exists(zygote.control_path)  # its own is left alone
     finally:
         zygote.close()
+
+
+def test_another_zygotes_sweep_probing_our_control_socket_leaves_us_serving(run_script):
+    # A zygote starting in another worker process sweeps dead zygotes' control
+    # directories by connecting to each socket and hanging up: ours must shrug that off.
+    run_script(HEALTHY)
+    zygote = shared_zygote()
+    for _ in range(3):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(zygote.control_path)
+        probe.close()
+    time.sleep(0.2)
+    assert zygote._process.poll() is None, "the zygote died of a probe"
+    record = run_script(HEALTHY)
+    assert record.exit_code == 0 and [c.operation for c in record.calls] == ["CreateBucket"]
