@@ -20,8 +20,13 @@ from engine.s3ops import LISTING_OPERATIONS
 
 State = dict[str, dict[str, ObjectInfo]]
 LAB_TAG = ("Project", "Intern-Labs")
-# Requests moto never served (or that were not S3): they are no S3 call of the script.
+# Requests moto never served (or that records before API version 2 named "NonS3"):
+# they are no S3 call of the script. Calls to another served service have their own service.
 _IGNORED_OPERATIONS = {"NonS3", "MotoApi", "RefusedService", "RefusedRequest"}
+
+
+def _is_s3_call(call: Call) -> bool:
+    return call.service == "s3" and call.operation not in _IGNORED_OPERATIONS
 
 
 def replay(record: RunRecord) -> Iterator[tuple[Call, State]]:
@@ -155,7 +160,7 @@ def timeline(record: RunRecord) -> Timeline:
 
 
 def s3_calls(record: RunRecord) -> list[Call]:
-    return [c for c in record.calls if c.operation not in _IGNORED_OPERATIONS]
+    return [c for c in record.calls if _is_s3_call(c)]
 
 
 def calls_to(record: RunRecord, operation: str, bucket: str | None = None) -> list[Call]:
@@ -197,7 +202,7 @@ def last_error(stderr: str) -> str:
 
 def no_calls_verdict_text(record: RunRecord) -> str | None:
     """Feedback for a run that never talked to S3, or None if it did."""
-    if any(c.operation not in _IGNORED_OPERATIONS for c in record.calls):
+    if any(_is_s3_call(c) for c in record.calls):
         return None
     problem = run_problem(record)
     return "The script made no S3 call at all." + (f" {problem}" if problem else "")

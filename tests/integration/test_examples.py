@@ -1,10 +1,12 @@
-"""Grades every example submission in examples/ through the real sandbox.
+"""Grades every example submission through the real sandbox.
 
 Each examples/<assignment>/expected.toml lists the examples of that assignment
-and exactly which checks each must fail. The examples are graded once each
-(the result is cached for the module) with the same pipeline the service uses:
-engine.files -> engine.grading.grade -> a sandboxed run against a recording
-moto server -> the checks.
+and exactly which checks each must fail; so does each assignment package's
+examples/expected.toml, and a package's solutions/ must score full marks
+(read by engine.validation, as `manage.py assignment validate` does). The
+examples are graded once each (the result is cached for the module) with the
+same pipeline the service uses: engine.files -> engine.grading.grade -> a
+sandboxed run against a recording moto server -> the checks.
 
 Needs the sandbox runtime (/opt/labgrader/runtime) and the privileges the
 sandbox needs; no database.
@@ -23,19 +25,24 @@ from pathlib import Path
 
 import pytest
 
-from engine import assignments
-from engine.files import from_folder, from_uploads
+from engine import assignments, validation
 from engine.grading import GradeReport, grade
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 MANIFESTS = sorted(EXAMPLES.glob("*/expected.toml"))
+PACKAGES = sorted(p.parent.name for p in (ROOT / "assignments").glob(f"*/{assignments.MANIFEST}"))
 # Checks whose failure has nothing concrete to point at in the run (a missing
 # comment in the source); every other failure must name a key, a bucket or an error.
 NOTHING_CONCRETE_TO_NAME = {"explains_empty_rule"}
 # What a check may name instead when the missing thing is text the lab asks for
 # (the audit's stdout lacking the tag names the tag, not a key).
-LAB_TEXT_IT_MAY_NAME = {"audit_output": {"Intern-Labs"}}
+LAB_TEXT_IT_MAY_NAME = {
+    "audit_output": {"Intern-Labs"},
+    "paginated_report": {"items:", "total qty:"},
+    "conditional_sell": {"ConditionExpression"},
+    "cleanup_waited": {"table_not_exists", "delete_table"},
+}
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,15 @@ class Example:
 
     @property
     def label(self) -> str:
-        return f"{self.assignment}/{self.path.name}"
+        return f"{self.assignment}/{self.path.parent.name}/{self.path.name}"
 
 
 def load_examples() -> list[Example]:
-    examples = []
+    examples = [
+        Example(slug, e.username, e.path, e.description, e.fails, e.mentions)
+        for slug in PACKAGES
+        for e in validation.expectations(assignments.load(slug))
+    ]
     for manifest in MANIFESTS:
         data = tomllib.loads(manifest.read_text(encoding="utf-8"))
         for entry in data["example"]:
@@ -76,12 +87,7 @@ every_example = pytest.mark.parametrize("example", EXAMPLE_LIST, ids=[e.label fo
 
 @functools.cache
 def graded(example: Example) -> GradeReport:
-    if example.path.is_dir():
-        files = from_folder(
-            [(str(p.relative_to(example.path)), p.read_bytes()) for p in sorted(example.path.rglob("*")) if p.is_file()]
-        )
-    else:
-        files = from_uploads([(example.path.name, example.path.read_bytes())])
+    files = validation.files_of(example.path)
     return grade(files=files, assignment=assignments.load(example.assignment), username=example.username)
 
 
@@ -94,16 +100,42 @@ def describe(report: GradeReport) -> str:
 
 
 def concrete_names(report: GradeReport) -> set[str]:
-    """Buckets, keys and error codes the run touched, and exception names it printed."""
+    """Buckets, keys, tables, key attributes, items and error codes the run touched, exceptions it printed."""
     record = report.record
     names = {c.bucket for c in record.calls if c.bucket}
     names |= {c.key for c in record.calls if c.key}
+    names |= {value for c in record.calls for value in c.resources.values()}
+    names |= {
+        typed["S"]
+        for c in record.calls
+        for change in c.service_changes
+        if change.value and change.entry
+        for typed in change.value.values()
+        if isinstance(typed, dict) and isinstance(typed.get("S"), str)
+    }
+    names |= {
+        str(value)
+        for c in record.calls
+        for change in c.service_changes
+        if change.value and change.entry is None
+        for value in (
+            change.value.get("billing_mode"),
+            *(k.get("AttributeName") for k in change.value.get("key_schema", []) if isinstance(k, dict)),
+        )
+        if value
+    }
     names |= {c.error_code for c in record.calls if c.error_code}
+    names |= {c.operation for c in record.calls if c.service != "s3"}
     names |= set(re.findall(r"\b\w+(?:Error|Exception)\b", record.stderr))
     return names
 
 
-def test_every_manifest_lists_exactly_the_examples_in_its_folder():
+def test_every_package_has_solutions_and_examples_and_every_manifest_lists_its_folder():
+    assert PACKAGES == ["dynamodb-inventory"]
+    # engine.validation refuses a package whose expected.toml and examples/ disagree.
+    ours = [e for e in EXAMPLE_LIST if e.assignment == "dynamodb-inventory"]
+    assert len([e for e in ours if e.path.parent.name == "solutions"]) >= 2
+    assert len([e for e in ours if e.fails]) >= 10
     assert {m.parent.name for m in MANIFESTS} == {"s3-content-manager", "s3-walkthrough"}
     for manifest in MANIFESTS:
         listed = {e.path.name for e in EXAMPLE_LIST if e.path.parent == manifest.parent}

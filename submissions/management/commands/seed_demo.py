@@ -1,4 +1,4 @@
-"""A demo course: an admin, an instructor, three students, both assignments, graded submissions."""
+"""A demo course: an admin, an instructor, three students, three assignments, graded submissions."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -12,16 +12,20 @@ from engine import assignments as engine_assignments
 from submissions import services
 from submissions.models import Assignment, Course
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+ROOT = Path(__file__).resolve().parents[3]
 DEMO_PASSWORD = "demo"
-# (student, example) graded while seeding, so the gradebook has something to show.
+# (student, assignment slug, submission) graded while seeding, so the gradebook has something to show.
 DEMO_SUBMISSIONS = [
-    ("alice", "s3-content-manager/correct_client.py"),
-    ("bob", "s3-content-manager/wrong_no_cleanup.py"),
-    ("bob", "s3-content-manager/wrong_two_files.py"),
-    ("carol", "s3-content-manager/wrong_forged_audit.py"),
-    ("alice", "s3-walkthrough/manage_s3.py"),
+    ("alice", "s3-content-manager", "examples/s3-content-manager/correct_client.py"),
+    ("bob", "s3-content-manager", "examples/s3-content-manager/wrong_no_cleanup.py"),
+    ("bob", "s3-content-manager", "examples/s3-content-manager/wrong_two_files.py"),
+    ("carol", "s3-content-manager", "examples/s3-content-manager/wrong_forged_audit.py"),
+    ("alice", "s3-walkthrough", "examples/s3-walkthrough/manage_s3.py"),
+    ("alice", "dynamodb-inventory", "assignments/dynamodb-inventory/solutions/resource.py"),
+    ("bob", "dynamodb-inventory", "assignments/dynamodb-inventory/examples/wrong_no_delete_waiter.py"),
 ]
+# (slug, days until the deadline)
+DEMO_ASSIGNMENTS = [("s3-walkthrough", 7), ("s3-content-manager", 14), ("dynamodb-inventory", 21)]
 
 
 class Command(BaseCommand):
@@ -52,7 +56,7 @@ class Command(BaseCommand):
         course = Course.objects.create(name="Python for AWS (Boto3)", code="boto3-demo")
         course.instructors.add(ada)
         course.students.add(*students)
-        for slug, days in (("s3-walkthrough", 7), ("s3-content-manager", 14)):
+        for slug, days in DEMO_ASSIGNMENTS:
             spec = engine_assignments.load(slug)
             Assignment.objects.create(
                 course=course,
@@ -65,9 +69,9 @@ class Command(BaseCommand):
 
     def _grade_examples(self, course: Course) -> None:
         users = get_user_model().objects
-        for username, example in DEMO_SUBMISSIONS:
-            assignment = course.assignments.get(spec=example.split("/")[0])
-            path = EXAMPLES / example
+        for username, slug, example in DEMO_SUBMISSIONS:
+            assignment = course.assignments.get(spec=slug)
+            path = ROOT / example
             submission = services.submission_create(
                 assignment=assignment, student=users.get(username=username), uploads=[(path.name, path.read_bytes())]
             )

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from checks.evidence import replay, shows_size, sizes_shown, timeline
-from engine.record import Change, ObjectInfo
+from checks.evidence import no_calls_verdict_text, replay, s3_calls, shows_size, sizes_shown, timeline
+from engine.record import Call, Change, ObjectInfo
 from engine.s3ops import LISTING_OPERATIONS
 from tests.records import ScriptRun, correct_run
 
@@ -111,3 +111,11 @@ def test_sizes_shown_stops_looking_for_a_key_on_more_lines_than_its_share_and_sa
     assert sizes.shown == set() and sizes.unsure == names
     assert "kaaaa, kaaab, kaaac and 3997 more appear on so many lines" in sizes.note
     assert sizes_shown(crowded[-3:], objects) == (set(objects), [])
+
+
+def test_a_call_to_another_served_service_is_no_s3_call():
+    run = ScriptRun()
+    run.calls.append(Call(seq=1, operation="CreateTable", method="POST", path="/", status=200, service="dynamodb"))
+    record = run.record()
+    assert s3_calls(record) == []
+    assert no_calls_verdict_text(record).startswith("The script made no S3 call at all.")
