@@ -1,7 +1,8 @@
-"""Reads: who may see what, gradebook rows, charts, the S3 timeline."""
+"""Reads: who may see what, gradebook rows, charts, the timeline of calls."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -194,7 +195,10 @@ class TimelineEntry:
 
 
 def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
-    """The S3 calls as a student reads them: call, result, what changed, and what was printed in between."""
+    """The calls as a student reads them: call, result, what changed, and what was printed in between.
+
+    S3 calls name their bucket and key; another service's calls name the resources
+    they named (a table) and show their scalar parameters and item counts."""
     if not run_record:
         return []
     record = RunRecord.from_dict(run_record)
@@ -205,8 +209,11 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
         if call.stdout_before is not None:
             printed_before = record.stdout[printed_up_to : call.stdout_before]
             printed_up_to = max(printed_up_to, call.stdout_before)
-        target = "/".join(p for p in (call.bucket, call.key) if p) or "(all buckets)"
         result = str(call.status) + (f" {call.error_code}" if call.error_code else "")
+        if call.service != "s3":
+            entries.append(_service_entry(call, result, printed_before))
+            continue
+        target = "/".join(p for p in (call.bucket, call.key) if p) or "(all buckets)"
         details = []
         if "tagging" in call.params:
             details.append("tags " + ", ".join(f"{k}={v}" for k, v in call.params["tagging"].items()))
@@ -238,6 +245,75 @@ def s3_timeline(run_record: dict | None) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+_SHOWN_CHARS = 60
+# How the services an assignment's mock serves are named on its pages; others as moto names them.
+_SERVICE_NAMES = {"s3": "S3", "dynamodb": "DynamoDB"}
+
+
+def mock_name(assignment: Assignment) -> str:
+    """ "S3", "DynamoDB": what the submission page calls the calls and the mock."""
+    definition, _ = assignment.definition()
+    services = definition.services if definition else ("s3",)
+    return " and ".join(_SERVICE_NAMES.get(s, s) for s in services)
+
+
+def _service_entry(call, result: str, printed_before: str) -> TimelineEntry:
+    named = set(call.resources.values())
+    details = []
+    for name, value in call.params.items():
+        if name == "request_counts" and isinstance(value, dict):
+            for table, kinds in value.items():
+                details.append(f"{table}: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+        elif isinstance(value, str | int | float | bool) and value not in named:
+            details.append(f"{name}={str(value)[:_SHOWN_CHARS]}")
+        elif isinstance(value, dict | list) and name not in ("RequestItems",):
+            details.append(f"{name}: {_short_json(value)}")
+    return TimelineEntry(
+        call.seq,
+        call.operation,
+        ", ".join(call.resources.values()) or f"({call.service})",
+        call.ok,
+        result,
+        _describe_service_changes(call.service_changes),
+        "; ".join(details),
+        call.aws_would_refuse,
+        printed_before,
+    )
+
+
+def _short_json(value) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _describe_service_changes(changes) -> list[str]:
+    """A resource's own changes one by one; its entries (items) counted, or shown when only one changed."""
+    lines, written, deleted = [], {}, {}
+    for change in changes:
+        if change.entry is None:
+            if change.value is None:
+                lines.append(f"{change.resource} deleted")
+            else:
+                count = change.value.get("item_count")
+                lines.append(f"{change.resource}" + (f" ({count} items)" if count is not None else ""))
+        elif change.value is None:
+            deleted.setdefault(change.resource, []).append(change)
+        else:
+            written.setdefault(change.resource, []).append(change)
+    for resource, items in written.items():
+        if len(items) == 1:
+            lines.append(f"{resource}: {_short_json(_plain_item(items[0].value))}")
+        else:
+            lines.append(f"{resource}: {len(items)} items written")
+    lines += [f"{resource}: {len(items)} items deleted" for resource, items in deleted.items()]
+    return lines
+
+
+def _plain_item(item: dict) -> dict:
+    """{"qty": {"N": "12"}} -> {"qty": "12"}: what the student wrote."""
+    return {k: next(iter(v.values())) if isinstance(v, dict) and len(v) == 1 else v for k, v in item.items()}
 
 
 def printed_after_last_call(run_record: dict | None) -> str:

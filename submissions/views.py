@@ -101,6 +101,7 @@ def submission_detail(request, pk: int):
             "record": submission.run_record or {},
             "timeline": selectors.s3_timeline(submission.run_record),
             "printed_after_last_call": selectors.printed_after_last_call(submission.run_record),
+            "mock_name": selectors.mock_name(submission.assignment),
             "teaches": teaches,
             "is_admin": selectors.is_admin(request.user),
             "files": submission.files.all() if teaches else [],

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from submissions.models import CheckOutcome, Submission
-from tests.factories import PASSWORD, make_submission
+from tests.factories import PASSWORD, make_assignment, make_submission
 
 
 def login(client, username):
@@ -286,3 +286,59 @@ def test_the_timeline_says_why_a_request_was_refused_or_not_counted(client, worl
     page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
     assert "refused before it ran: several subresources (acl, tagging) in one request" in page
     assert "asked like ListObjects, but the answer was AccelerateConfiguration: not counted as one" in page
+
+
+def test_a_dynamodb_labs_timeline_names_tables_parameters_and_items(client, world):
+    lab07 = make_assignment(world.course, "dynamodb-inventory")
+    submission = make_submission(lab07, world.alice, score=8)
+    table = {"key_schema": [{"AttributeName": "sku", "KeyType": "HASH"}], "billing_mode": "PAY_PER_REQUEST"}
+    item = {"sku": {"S": "A-100"}, "qty": {"N": "12"}}
+    calls = [
+        (
+            "CreateTable",
+            200,
+            None,
+            {"BillingMode": "PAY_PER_REQUEST"},
+            [{"resource": "inventory-alice", "value": table}],
+        ),
+        (
+            "BatchWriteItem",
+            200,
+            None,
+            {"request_counts": {"inventory-alice": {"PutRequest": 2}}},
+            [
+                {"resource": "inventory-alice", "value": {**table, "item_count": 2}},
+                {"resource": "inventory-alice", "entry": '{"sku": "A-100"}', "value": item},
+                {"resource": "inventory-alice", "entry": '{"sku": "A-103"}', "value": {**item, "sku": {"S": "A-103"}}},
+            ],
+        ),
+        ("Scan", 200, None, {"Limit": 5, "ExclusiveStartKey": {"sku": {"S": "A-100"}}}, []),
+        ("UpdateItem", 400, "ConditionalCheckFailedException", {"ConditionExpression": "qty >= :n"}, []),
+    ]
+    submission.run_record = {
+        "exit_code": 0,
+        "timed_out": False,
+        "duration_s": 1,
+        "calls": [
+            {
+                "seq": n,
+                "operation": operation,
+                "method": "POST",
+                "path": "/",
+                "status": status,
+                "error_code": error,
+                "params": params,
+                "service": "dynamodb",
+                "resources": {"TableName": "inventory-alice"},
+                "service_changes": changes,
+            }
+            for n, (operation, status, error, params, changes) in enumerate(calls, start=1)
+        ],
+    }
+    submission.save()
+    page = login(client, "alice").get(reverse("submission", args=[submission.pk])).content.decode()
+    assert "DynamoDB calls, in order with what the script printed" in page
+    assert "inventory-alice: 2 PutRequest" in page
+    assert "inventory-alice: 2 items written" in page and "inventory-alice (2 items)" in page
+    assert "Limit=5" in page and "ExclusiveStartKey: {&quot;sku&quot;" in page
+    assert "400 ConditionalCheckFailedException" in page and "ConditionExpression=qty &gt;= :n" in page
