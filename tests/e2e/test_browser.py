@@ -32,6 +32,8 @@ from tests.e2e.conftest import ARTIFACTS
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 MANAGER_TITLE = "Lab 06: S3 Content Manager"
+LAB07 = Path(__file__).resolve().parents[2] / "assignments" / "dynamodb-inventory"
+LAB07_TITLE = "Lab 07: DynamoDB Inventory"
 GRADING_TIMEOUT = 90
 
 
@@ -217,6 +219,38 @@ def test_a_student_uploads_a_script_and_watches_it_get_graded_without_reloading(
     mine = wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#my-submissions tbody tr")))
     assert mine.find_element(By.CSS_SELECTOR, ".status").text == "Graded"
     assert mine.find_element(By.CSS_SELECTOR, "td.score").text == "8/10"
+
+
+def test_a_student_submits_lab_07_and_reads_what_the_dynamodb_calls_did(browser, stack, workers):
+    log_in(browser, stack.url, "alice")
+    browser.find_element(By.LINK_TEXT, LAB07_TITLE).click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), LAB07_TITLE))
+    assert "inventory.csv" in browser.find_element(By.TAG_NAME, "main").text  # the instructions
+
+    script = LAB07 / "examples" / "wrong_no_delete_waiter.py"
+    browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(str(script))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait(browser).until(EC.url_matches(r"/submissions/\d+/$"))
+    wait(browser, GRADING_TIMEOUT).until(EC.text_to_be_present_in_element((By.ID, "live-status"), "Graded"))
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "score")))
+    assert browser.find_element(By.ID, "score").text == "8/10"
+
+    cleanup = browser.find_element(By.CSS_SELECTOR, '.checks li[data-check="cleanup_waited"]')
+    assert "fail" in cleanup.get_attribute("class").split()
+    assert "No DescribeTable after DeleteTable: wait with table_not_exists." in cleanup.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".checks li.pass")) == 4
+
+    assert (
+        "DynamoDB calls"
+        in browser.find_element(By.CSS_SELECTOR, "table.timeline").find_element(By.XPATH, "preceding-sibling::h2").text
+    )
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.timeline tbody tr:not(.printed)")
+    operations = [row.find_elements(By.TAG_NAME, "td")[1].text.split("\n")[0] for row in rows]
+    assert operations[0] == "CreateTable" and "BatchWriteItem" in operations and operations[-1] == "DeleteTable"
+    assert operations.count("Scan") >= 3
+    tables = {row.find_elements(By.TAG_NAME, "td")[2].text for row in rows}
+    assert tables == {"inventory-alice"}
+    screenshot(browser, "student-lab07-graded.png")
 
 
 def test_an_instructor_sorts_the_gradebook_by_score_and_downloads_it_as_csv(
