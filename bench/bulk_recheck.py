@@ -45,16 +45,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-EXAMPLES = REPO_ROOT / "examples" / "s3-content-manager"
+LAB06 = REPO_ROOT / "assignments" / "s3-content-manager"
 ASSIGNMENT = "s3-content-manager"
 # Scripts whose records differ: full marks, some checks failing, no S3 call at all.
 GRADED_EXAMPLES = (
-    "correct_client.py",
-    "wrong_no_cleanup.py",
-    "wrong_two_files.py",
-    "wrong_forged_audit.py",
-    "wrong_no_s3_call.py",
-    "wrong_audit_no_tags.py",
+    "solutions/correct_client.py",
+    "examples/wrong_no_cleanup.py",
+    "examples/wrong_two_files.py",
+    "examples/wrong_forged_audit.py",
+    "examples/wrong_no_s3_call.py",
+    "examples/wrong_audit_no_tags.py",
 )
 PG_ADMIN = os.environ.get("E2E_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -168,7 +168,7 @@ def example_reports(use_sandbox: bool) -> list[tuple[str, bytes, object]]:
         return out
     out = []
     for name in GRADED_EXAMPLES:
-        source = (EXAMPLES / name).read_bytes()
+        source = (LAB06 / name).read_bytes()
         report = grade(files=from_uploads([(name, source)]), assignment=definition, username="alice")
         out.append((name, source, report))
     return out

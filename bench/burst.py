@@ -50,7 +50,7 @@ import psycopg  # noqa: E402 - after the sys.path insert
 
 from tests.stack import Stack, descendants  # noqa: E402
 
-SOLUTION = REPO_ROOT / "examples" / "s3-content-manager" / "correct_client.py"
+SOLUTION = REPO_ROOT / "assignments" / "s3-content-manager" / "solutions" / "correct_client.py"
 ASSIGNMENT = "s3-content-manager"
 STUDENTS = ("alice", "bob", "carol")
 SAMPLE_EVERY_S = 0.5

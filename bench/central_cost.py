@@ -53,7 +53,7 @@ from tests.multihost.hosts import MultiHostStack, netns_supported  # noqa: E402
 from tests.pgcluster import server_pid  # noqa: E402
 from tests.stack import WebClient, descendants  # noqa: E402
 
-SOLUTION = REPO / "examples" / "s3-content-manager" / "correct_client.py"
+SOLUTION = REPO / "assignments" / "s3-content-manager" / "solutions" / "correct_client.py"
 STUDENTS = ("alice", "bob", "carol")
 TICK = os.sysconf("SC_CLK_TCK")
 WORKER_PLANNING_RATE = 1.5  # submissions/s of one 2-core worker machine (docs/deploy.md)

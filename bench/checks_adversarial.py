@@ -47,10 +47,10 @@ def time_checks(run: ScriptRun) -> dict[str, tuple[float, float]]:
     timings: dict[str, tuple[float, float]] = {}
     real_run_check = checks.run_check
 
-    def timed(check_id, record):
+    def timed(check_id, record, loader):
         wall, cpu = time.perf_counter(), time.process_time()
         try:
-            return real_run_check(check_id, record)
+            return real_run_check(check_id, record, loader)
         finally:
             timings[check_id] = (time.perf_counter() - wall, time.process_time() - cpu)
 

@@ -72,7 +72,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,15 +80,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from engine import assignments  # noqa: E402 - after the sys.path insert
+from engine import assignments, validation  # noqa: E402 - after the sys.path insert
 from engine.files import SubmittedFile, from_uploads  # noqa: E402
 from engine.grading import evaluate, grade  # noqa: E402
 from engine.limits import Limits  # noqa: E402
 from engine.runner import mock_budget, run_submission  # noqa: E402
 
 RUNTIME_PYTHON = os.path.join(os.environ.get("LABGRADER_SANDBOX_RUNTIME", "/opt/labgrader/runtime"), "bin", "python")
-EXAMPLES = REPO_ROOT / "examples"
-DEFAULT_EXAMPLE = EXAMPLES / "s3-content-manager" / "correct_client.py"
+DEFAULT_ASSIGNMENT = "s3-content-manager"
+DEFAULT_EXAMPLE = REPO_ROOT / "assignments" / DEFAULT_ASSIGNMENT / "solutions" / "correct_client.py"
 MODES = ("floor", "naive", "grader")
 POLL_S = 0.01
 NOOP_SCRIPT = b"pass\n"
@@ -134,18 +133,15 @@ def load_submission(path: Path, assignment: str, username: str) -> Submission:
 
 
 def load_pool(all_correct: bool) -> list[Submission]:
-    """correct_client.py; with all_correct, every example its manifest says fails nothing."""
-    manifest = tomllib.loads((DEFAULT_EXAMPLE.parent / "expected.toml").read_text(encoding="utf-8"))
-    pool = [load_submission(DEFAULT_EXAMPLE, manifest["assignment"], manifest.get("username", "student"))]
+    """Lab 06's correct_client.py; with all_correct, every solution and full-marks example of every lab."""
+    pool = [load_submission(DEFAULT_EXAMPLE, DEFAULT_ASSIGNMENT, "alice")]
     if not all_correct:
         return pool
-    for path in sorted(EXAMPLES.glob("*/expected.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        for entry in data["example"]:
-            example = path.parent / entry["path"]
-            if entry["fails"] or example == DEFAULT_EXAMPLE:
+    for slug in assignments.available():
+        for expectation in validation.expectations(assignments.load(slug)):
+            if expectation.fails or expectation.path == DEFAULT_EXAMPLE:
                 continue
-            pool.append(load_submission(example, data["assignment"], data.get("username", "student")))
+            pool.append(load_submission(expectation.path, slug, expectation.username))
     return pool
 
 

@@ -19,7 +19,6 @@ from engine.record import Call, ObjectInfo, RunRecord, apply_change
 from engine.s3ops import LISTING_OPERATIONS
 
 State = dict[str, dict[str, ObjectInfo]]
-LAB_TAG = ("Project", "Intern-Labs")
 # Requests moto never served (or that records before API version 2 named "NonS3"):
 # they are no S3 call of the script. Calls to another served service have their own service.
 _IGNORED_OPERATIONS = {"NonS3", "MotoApi", "RefusedService", "RefusedRequest"}
@@ -165,10 +164,6 @@ def s3_calls(record: RunRecord) -> list[Call]:
 
 def calls_to(record: RunRecord, operation: str, bucket: str | None = None) -> list[Call]:
     return [c for c in record.calls if c.operation == operation and (bucket is None or c.bucket == bucket)]
-
-
-def has_lab_tag(obj: ObjectInfo) -> bool:
-    return obj.tags.get(LAB_TAG[0]) == LAB_TAG[1]
 
 
 def run_problem(record: RunRecord) -> str:

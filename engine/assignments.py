@@ -1,13 +1,10 @@
 """Assignments are data: which checks, their points, the stdin template, the limits.
 
-Two forms live in assignments/ at the top of the repository:
-- a package: a folder assignments/<slug>/ with a manifest, assignment.toml, and
-  beside it instructions.md (optional), files/ (placed in the student's working
-  directory), checks/ (the lab's check modules), solutions/ (reference
-  solutions, full marks each) and examples/ (wrong examples, with
-  examples/expected.toml naming the checks each must fail). docs/authoring.md.
-- a single TOML file assignments/<slug>.toml whose checks are the grader's own
-  (the checks/ registry).
+Each is a package, a folder assignments/<slug>/ at the top of the repository:
+a manifest, assignment.toml, and beside it instructions.md (optional), files/
+(placed in the student's working directory), checks/ (the lab's check modules),
+solutions/ (reference solutions, full marks each) and examples/ (wrong examples,
+with examples/expected.toml naming the checks each must fail). docs/authoring.md.
 """
 
 from __future__ import annotations
@@ -17,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import checks
 from checks import packaged
 from engine.files import SubmittedFile
 from engine.limits import Limits
@@ -51,7 +47,7 @@ class Assignment:
     limits: Limits = field(default_factory=Limits)
     # The AWS services the run's mock serves; any other is refused before moto dispatches it.
     services: tuple[str, ...] = ("s3",)
-    # A package's folder; None for an assignment whose checks are the grader's own.
+    # The package's folder: its checks/, solutions/ and examples/.
     package_dir: Path | None = None
     # Placed in the student's working directory before the run; a submitted file of the same name wins.
     provided_files: tuple[SubmittedFile, ...] = ()
@@ -64,10 +60,10 @@ class Assignment:
         return self.stdin_template.replace("{username}", username)
 
     def load_check(self, check_id: str) -> ModuleType:
-        """The check module: the package's own, else the grader's registry."""
-        if self.package_dir is not None and (self.package_dir / "checks" / f"{check_id}.py").is_file():
-            return packaged.load_check(self.package_dir / "checks", check_id)
-        return checks.load(check_id)
+        """The package's check module of that id."""
+        if self.package_dir is None:
+            raise KeyError(f"assignment {self.slug} has no package, so no check {check_id!r}")
+        return packaged.load_check(self.package_dir / "checks", check_id)
 
     def with_provided_files(self, files: list[SubmittedFile]) -> list[SubmittedFile]:
         """The files a run starts with: the provided ones, replaced by submitted ones of the same name."""
@@ -76,20 +72,14 @@ class Assignment:
 
 
 def available() -> list[str]:
-    packages = (path.parent.name for path in ASSIGNMENTS_DIR.glob(f"*/{MANIFEST}"))
-    return sorted({*packages, *(path.stem for path in ASSIGNMENTS_DIR.glob("*.toml"))})
+    return sorted(path.parent.name for path in ASSIGNMENTS_DIR.glob(f"*/{MANIFEST}"))
 
 
 def load(slug: str) -> Assignment:
-    if "/" in slug or slug.startswith("."):
-        raise UnknownAssignment(f"unknown assignment {slug!r} (available: {', '.join(available())})")
     package = ASSIGNMENTS_DIR / slug
-    if (package / MANIFEST).is_file():
-        return load_package(package)
-    path = ASSIGNMENTS_DIR / f"{slug}.toml"
-    if not path.is_file():
+    if "/" in slug or slug.startswith(".") or not (package / MANIFEST).is_file():
         raise UnknownAssignment(f"unknown assignment {slug!r} (available: {', '.join(available())})")
-    return parse(tomllib.loads(path.read_text(encoding="utf-8")))
+    return load_package(package)
 
 
 def load_package(package_dir: Path) -> Assignment:
@@ -113,7 +103,7 @@ def parse(data: dict, package_dir: Path | None = None) -> Assignment:
         raise ValueError(f"assignment {slug}: at least one [[checks]] entry is needed")
     specs = tuple(_check_spec(slug, entry) for entry in data["checks"])
     own = set(packaged.check_ids(package_dir / "checks")) if package_dir else set()
-    unknown = [s.id for s in specs if s.id not in own and s.id not in checks.REGISTRY]
+    unknown = [s.id for s in specs if s.id not in own]
     if unknown:
         raise ValueError(f"assignment {slug} names unknown checks: {', '.join(unknown)}")
     return Assignment(

@@ -12,14 +12,14 @@ from engine import assignments as engine_assignments
 
 
 def validate_assignment_definition(spec: str) -> None:
-    """An assignment must name a definition that loads (assignments/<spec>.toml): without one
+    """An assignment must name a definition that loads (assignments/<spec>/assignment.toml): without one
     nothing can be graded, and every submission to it would end not gradable."""
     try:
         engine_assignments.load(spec)
     except engine_assignments.UnknownAssignment:
         available = ", ".join(engine_assignments.available())
         raise ValidationError(
-            f"There is no assignment definition {spec!r} (assignments/{spec}.toml); available: {available}.",
+            f"There is no assignment package {spec!r} (assignments/{spec}/assignment.toml); available: {available}.",
             code="unknown_assignment",
         ) from None
     except (ValueError, KeyError, TypeError) as error:  # the file is there but is not a valid definition
@@ -52,7 +52,7 @@ class Assignment(models.Model):
     # definition cannot be saved. A definition deleted later is survived: see definition().
     spec = models.CharField(
         max_length=100,
-        help_text="Engine assignment slug (assignments/<slug>.toml)",
+        help_text="The assignment package (assignments/<slug>/assignment.toml)",
         validators=[validate_assignment_definition],
     )
     title = models.CharField(max_length=200)

@@ -169,15 +169,19 @@ def not_gradable(assignment: Assignment, limit: int = 100) -> list[Submission]:
     )
 
 
-def check_pass_rates(rows: list[GradebookRow], check_ids: list[str]) -> list[tuple[str, str, float, int]]:
+def check_pass_rates(
+    rows: list[GradebookRow], check_ids: list[str], assignment: Assignment
+) -> list[tuple[str, str, float, int]]:
     """(check id, name, share passed, graded count) among counted submissions."""
     import checks
 
+    definition, _ = assignment.definition()
     graded = [row for row in rows if row.counted]
     rates = []
     for check_id in check_ids:
+        name = checks.name_of(check_id, definition.load_check) if definition else check_id
         passed = sum(1 for row in graded if row.checks.get(check_id))
-        rates.append((check_id, checks.name_of(check_id), passed / len(graded) if graded else 0.0, len(graded)))
+        rates.append((check_id, name, passed / len(graded) if graded else 0.0, len(graded)))
     return rates
 
 

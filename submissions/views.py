@@ -173,7 +173,7 @@ def gradebook(request, pk: int):
             "not_gradable": selectors.not_gradable(assignment),
             "histogram": histogram,
             "histogram_peak": max((count for _, count in histogram), default=0) or 1,
-            "pass_rates": selectors.check_pass_rates(rows, columns.check_ids),
+            "pass_rates": selectors.check_pass_rates(rows, columns.check_ids, assignment),
             "is_admin": selectors.is_admin(request.user),
             "rerun_form": RerunForm(),
         },

@@ -10,7 +10,8 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples" / "s3-content-manager"
+EXAMPLES = REPO / "assignments" / "s3-content-manager" / "examples"
+SOLUTIONS = REPO / "assignments" / "s3-content-manager" / "solutions"
 
 
 def grade(*args: str) -> subprocess.CompletedProcess:
@@ -42,7 +43,7 @@ def test_the_text_report_names_each_check_and_the_run():
 def test_stdin_can_be_given_on_the_command_line():
     result = json.loads(
         grade(
-            str(REPO / "examples/s3-walkthrough/manage_s3.py"),
+            str(REPO / "assignments/s3-walkthrough/solutions/manage_s3.py"),
             "--assignment",
             "s3-walkthrough",
             "--stdin",
@@ -54,7 +55,7 @@ def test_stdin_can_be_given_on_the_command_line():
 
 
 def test_batch_grades_each_entry_on_its_own_and_prints_a_table_or_csv(tmp_path):
-    shutil.copy(EXAMPLES / "correct_client.py", tmp_path / "alice.py")
+    shutil.copy(SOLUTIONS / "correct_client.py", tmp_path / "alice.py")
     shutil.copy(EXAMPLES / "wrong_two_files.py", tmp_path / "bob.py")
     shutil.copytree(EXAMPLES / "correct_folder", tmp_path / "carol")
     (tmp_path / "dave.zip").write_bytes(b"not a zip at all")
@@ -78,9 +79,9 @@ def test_bad_arguments_unreadable_files_and_unknown_assignments_get_one_line_and
     assert "unrecognized arguments: --frobnicate" in one_line_error(grade("x.py", "--frobnicate"))
     assert "cannot read" in one_line_error(grade(str(tmp_path / "missing.py")))
     assert "unknown assignment 'lab99'" in one_line_error(
-        grade(str(EXAMPLES / "correct_client.py"), "--assignment", "lab99")
+        grade(str(SOLUTIONS / "correct_client.py"), "--assignment", "lab99")
     )
     assert "either FILE ... or --batch DIR" in one_line_error(grade())
-    assert "--csv goes with --batch" in one_line_error(grade(str(EXAMPLES / "correct_client.py"), "--csv"))
+    assert "--csv goes with --batch" in one_line_error(grade(str(SOLUTIONS / "correct_client.py"), "--csv"))
     (tmp_path / "notes.txt").write_text("hi")
     assert "no Python (.py) file" in one_line_error(grade(str(tmp_path / "notes.txt")))

@@ -10,7 +10,9 @@ from engine.files import SubmittedFile
 from engine.grading import grade
 from engine.limits import Limits
 
-CORRECT = (Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager" / "correct_client.py").read_text()
+CORRECT = (
+    Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "solutions" / "correct_client.py"
+).read_text()
 
 
 def grade_source(source: str, **limits):

@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import ARTIFACTS
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager"
+EXAMPLES = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "examples"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 MANAGER_TITLE = "Lab 06: S3 Content Manager"
 LAB07 = Path(__file__).resolve().parents[2] / "assignments" / "dynamodb-inventory"

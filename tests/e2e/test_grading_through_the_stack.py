@@ -4,13 +4,14 @@ import csv
 import io
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager"
+EXAMPLES = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "examples"
+SOLUTIONS = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "solutions"
 
 
 def test_an_upload_is_graded_by_a_worker_and_shows_in_the_gradebook_and_csv(stack, assignment_ids):
     manager = assignment_ids["s3-content-manager"]
     alice = stack.client("alice")
-    submission_id = alice.upload(manager, EXAMPLES / "correct_client.py")
+    submission_id = alice.upload(manager, SOLUTIONS / "correct_client.py")
 
     status = alice.wait_until_finished(submission_id)
     assert status["status"] == "graded" and status["score"] == 10
@@ -46,7 +47,7 @@ def test_a_wrong_script_gets_its_feedback_and_a_queue_position_while_waiting(sta
 def test_both_workers_take_part(stack, assignment_ids):
     manager = assignment_ids["s3-content-manager"]
     carol = stack.client("carol")
-    ids = [carol.upload(manager, EXAMPLES / "correct_resource.py") for _ in range(4)]
+    ids = [carol.upload(manager, SOLUTIONS / "correct_resource.py") for _ in range(4)]
     for submission_id in ids:
         assert carol.wait_until_finished(submission_id)["score"] == 10
     graded_by = [name for name in ("worker0", "worker1") if "succeeded" in stack.log(name)]

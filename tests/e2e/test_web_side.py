@@ -24,7 +24,7 @@ import requests
 from tests.e2e.conftest import ARTIFACTS
 from tests.stack import Stack, WebClient
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager" / "correct_client.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "solutions" / "correct_client.py"
 WEB_WORKERS, WEB_THREADS = 4, 4
 LIMIT = 6 * 1024 * 1024  # MAX_UPLOAD_REQUEST_BYTES
 PARALLEL = 30

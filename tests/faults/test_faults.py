@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager"
+EXAMPLES = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "examples"
+SOLUTIONS = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "solutions"
 QUICK = 'import boto3\nboto3.client("s3").create_bucket(Bucket="burst-bucket")\nprint("done")\n'
 
 
@@ -36,7 +37,7 @@ def wait_until(predicate, timeout: float, what: str):
 
 def test_a_worker_killed_mid_grading_leaves_the_submission_to_another_graded_once(stack, assignment_id, tmp_path):
     slow = tmp_path / "slow_lab.py"
-    slow.write_text("import time\ntime.sleep(4)\n" + (EXAMPLES / "correct_client.py").read_text())
+    slow.write_text("import time\ntime.sleep(4)\n" + (SOLUTIONS / "correct_client.py").read_text())
     alice = stack.client("alice")
     submission_id = alice.upload(assignment_id, slow)
 
@@ -90,7 +91,7 @@ def test_a_broken_worker_marks_submissions_not_gradable_and_they_do_not_count(st
         stack.kill_worker(worker, sig=15)
     bad = stack.start_worker(10, **broken)
     try:
-        ids = [carol.upload(assignment_id, EXAMPLES / "correct_client.py") for _ in range(2)]
+        ids = [carol.upload(assignment_id, SOLUTIONS / "correct_client.py") for _ in range(2)]
         for submission_id in ids:  # the queue keeps moving: neither is stuck
             status = carol.wait_until_finished(submission_id, timeout=90)
             assert status["status"] == "not_gradable" and status["score"] is None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.test_faults import EXAMPLES
+from tests.faults.test_faults import SOLUTIONS
 from tests.stack import REPO, Stack
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
@@ -174,7 +174,7 @@ def test_an_assignment_whose_definition_vanished_ends_not_gradable_and_its_grade
     )
     lab7 = int(next(line for line in out.splitlines() if line.startswith("ID ")).split()[1])
     alice = stack.client("alice")
-    submission_id = alice.upload(lab7, EXAMPLES / "correct_client.py")
+    submission_id = alice.upload(lab7, SOLUTIONS / "correct_client.py")
 
     status = alice.wait_until_finished(submission_id, timeout=60)
     assert status["status"] == "not_gradable"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = "examples/s3-content-manager/correct_client.py"
+EXAMPLE = "assignments/s3-content-manager/solutions/correct_client.py"
 
 
 def grade(*args: str) -> int:
@@ -31,7 +31,7 @@ def readme_exit_statuses() -> dict[int, str]:
         (["x.py", "--frobnicate"], 2, "unknown option"),
         (["--jobs", "many", "--batch", "."], 2, "wrong type"),
         ([], 1, "no FILE"),
-        ([EXAMPLE, "--batch", "examples"], 1, "both FILE and --batch"),
+        ([EXAMPLE, "--batch", "assignments"], 1, "both FILE and --batch"),
         ([EXAMPLE, "--csv"], 1, "--csv without --batch"),
         (["/nonexistent/lab.py"], 1, "cannot be read"),
         (["README.md"], 1, "no .py"),

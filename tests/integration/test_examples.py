@@ -1,12 +1,10 @@
-"""Grades every example submission through the real sandbox.
+"""Grades every assignment package's solutions and examples through the real sandbox.
 
-Each examples/<assignment>/expected.toml lists the examples of that assignment
-and exactly which checks each must fail; so does each assignment package's
-examples/expected.toml, and a package's solutions/ must score full marks
-(read by engine.validation, as `manage.py assignment validate` does). The
-examples are graded once each (the result is cached for the module) with the
-same pipeline the service uses: engine.files -> engine.grading.grade -> a
-sandboxed run against a recording moto server -> the checks.
+A package's solutions/ must score full marks, and its examples/expected.toml lists
+its examples and exactly which checks each must fail (read by engine.validation,
+as `manage.py assignment validate` does). Each is graded once (the result is
+cached for the module) with the same pipeline the service uses: engine.files ->
+engine.grading.grade -> a sandboxed run against a recording moto server -> the checks.
 
 Needs the sandbox runtime (/opt/labgrader/runtime) and the privileges the
 sandbox needs; no database.
@@ -19,7 +17,6 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +26,6 @@ from engine import assignments, validation
 from engine.grading import GradeReport, grade
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-MANIFESTS = sorted(EXAMPLES.glob("*/expected.toml"))
 PACKAGES = sorted(p.parent.name for p in (ROOT / "assignments").glob(f"*/{assignments.MANIFEST}"))
 # Checks whose failure has nothing concrete to point at in the run (a missing
 # comment in the source); every other failure must name a key, a bucket or an error.
@@ -60,25 +55,11 @@ class Example:
 
 
 def load_examples() -> list[Example]:
-    examples = [
+    return [
         Example(slug, e.username, e.path, e.description, e.fails, e.mentions)
         for slug in PACKAGES
         for e in validation.expectations(assignments.load(slug))
     ]
-    for manifest in MANIFESTS:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-        for entry in data["example"]:
-            examples.append(
-                Example(
-                    assignment=data["assignment"],
-                    username=data.get("username", "student"),
-                    path=manifest.parent / entry["path"],
-                    description=entry["description"],
-                    fails=frozenset(entry["fails"]),
-                    mentions=entry.get("mentions", {}),
-                )
-            )
-    return examples
 
 
 EXAMPLE_LIST = load_examples()
@@ -130,23 +111,13 @@ def concrete_names(report: GradeReport) -> set[str]:
     return names
 
 
-def test_every_package_has_solutions_and_examples_and_every_manifest_lists_its_folder():
-    assert PACKAGES == ["dynamodb-inventory"]
+def test_every_lab_is_a_package_with_solutions_and_wrong_examples():
     # engine.validation refuses a package whose expected.toml and examples/ disagree.
-    ours = [e for e in EXAMPLE_LIST if e.assignment == "dynamodb-inventory"]
-    assert len([e for e in ours if e.path.parent.name == "solutions"]) >= 2
-    assert len([e for e in ours if e.fails]) >= 10
-    assert {m.parent.name for m in MANIFESTS} == {"s3-content-manager", "s3-walkthrough"}
-    for manifest in MANIFESTS:
-        listed = {e.path.name for e in EXAMPLE_LIST if e.path.parent == manifest.parent}
-        present = {
-            p.name
-            for p in manifest.parent.iterdir()
-            if p.suffix == ".py" or (p.is_dir() and not p.name.startswith((".", "_")))
-        }
-        assert listed == present, (
-            f"{manifest}: listed but missing {listed - present}, present but unlisted {present - listed}"
-        )
+    assert PACKAGES == ["dynamodb-inventory", "s3-content-manager", "s3-walkthrough"]
+    for slug in PACKAGES:
+        ours = [e for e in EXAMPLE_LIST if e.assignment == slug]
+        assert [e for e in ours if e.path.parent.name == "solutions"], slug
+        assert [e for e in ours if e.fails], slug
 
 
 @every_example
@@ -157,11 +128,11 @@ def test_each_manifest_entry_names_only_checks_of_its_assignment(example):
     assert example.description.strip() and "\n" not in example.description
 
 
-def test_the_content_manager_set_has_enough_correct_and_wrong_examples():
-    ours = [e for e in EXAMPLE_LIST if e.assignment == "s3-content-manager"]
-    correct = {e.path.name for e in ours if not e.fails}
-    assert {"correct_client.py", "correct_resource.py"} <= correct
-    assert len([e for e in ours if e.fails]) >= 8
+def test_labs_06_and_07_each_have_two_solutions_and_enough_wrong_examples():
+    for slug, wrong in (("s3-content-manager", 8), ("dynamodb-inventory", 10)):
+        ours = [e for e in EXAMPLE_LIST if e.assignment == slug]
+        assert len([e for e in ours if e.path.parent.name == "solutions"]) == 2, slug
+        assert len([e for e in ours if e.fails]) >= wrong, slug
 
 
 @every_example
@@ -205,7 +176,7 @@ def test_feedback_mentions_what_the_manifest_promises(example):
 
 
 def test_manage_py_grade_json_gives_a_correct_example_ten_out_of_ten():
-    script = EXAMPLES / "s3-content-manager" / "correct_client.py"
+    script = ROOT / "assignments" / "s3-content-manager" / "solutions" / "correct_client.py"
     result = subprocess.run(
         [sys.executable, "manage.py", "grade", str(script), "--json", "--username", "alice"],
         cwd=ROOT,

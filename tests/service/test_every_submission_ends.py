@@ -65,7 +65,7 @@ def test_the_django_admin_refuses_an_assignment_whose_definition_does_not_exist(
     }
     response = client.post(reverse("admin:submissions_assignment_add"), form)
     assert response.status_code == 200, "the admin saved it"
-    assert "no assignment definition" in response.content.decode()
+    assert "no assignment package" in response.content.decode()
     assert Assignment.objects.count() == before
     response = client.post(reverse("admin:submissions_assignment_add"), {**form, "spec": "s3-walkthrough"})
     assert response.status_code == 302 and Assignment.objects.count() == before + 1

@@ -10,12 +10,12 @@ from submissions import services
 from submissions.models import Submission
 from tests.factories import make_submission
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "s3-content-manager"
+LAB06 = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager"
 
 
-def queued(world, example: str = "correct_client.py") -> Submission:
+def queued(world, example: str = "solutions/correct_client.py") -> Submission:
     return make_submission(
-        world.assignment, world.alice, status=Submission.Status.QUEUED, source=(EXAMPLES / example).read_bytes()
+        world.assignment, world.alice, status=Submission.Status.QUEUED, source=(LAB06 / example).read_bytes()
     )
 
 
@@ -105,7 +105,7 @@ def test_repeated_grader_failures_end_as_not_gradable_and_never_count(world, enq
 
 
 def test_rechecking_reuses_the_stored_record_without_running_the_script(world, enqueued, monkeypatch):
-    submission = queued(world, "wrong_no_comment.py")
+    submission = queued(world, "examples/wrong_no_comment.py")
     services.submission_grade(submission_id=submission.pk)
     submission.refresh_from_db()
     assert submission.score == 8

@@ -24,7 +24,7 @@ from bisect import bisect_left, bisect_right
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import run_problem
-from checks.explains_empty_rule import Scan, prose_chunks, reading_order
+from checks.prose import Scan, prose_chunks, reading_order
 from engine.record import RunRecord
 
 from . import _inventory as inv

@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parents[3]
 DEMO_PASSWORD = "demo"
 # (student, assignment slug, submission) graded while seeding, so the gradebook has something to show.
 DEMO_SUBMISSIONS = [
-    ("alice", "s3-content-manager", "examples/s3-content-manager/correct_client.py"),
-    ("bob", "s3-content-manager", "examples/s3-content-manager/wrong_no_cleanup.py"),
-    ("bob", "s3-content-manager", "examples/s3-content-manager/wrong_two_files.py"),
-    ("carol", "s3-content-manager", "examples/s3-content-manager/wrong_forged_audit.py"),
-    ("alice", "s3-walkthrough", "examples/s3-walkthrough/manage_s3.py"),
+    ("alice", "s3-content-manager", "assignments/s3-content-manager/solutions/correct_client.py"),
+    ("bob", "s3-content-manager", "assignments/s3-content-manager/examples/wrong_no_cleanup.py"),
+    ("bob", "s3-content-manager", "assignments/s3-content-manager/examples/wrong_two_files.py"),
+    ("carol", "s3-content-manager", "assignments/s3-content-manager/examples/wrong_forged_audit.py"),
+    ("alice", "s3-walkthrough", "assignments/s3-walkthrough/solutions/manage_s3.py"),
     ("alice", "dynamodb-inventory", "assignments/dynamodb-inventory/solutions/resource.py"),
     ("bob", "dynamodb-inventory", "assignments/dynamodb-inventory/examples/wrong_no_delete_waiter.py"),
 ]

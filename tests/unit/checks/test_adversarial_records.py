@@ -22,7 +22,8 @@ from engine import assignments
 from engine.grading import evaluate
 from tests.adversarial import adversarial_run
 
-CHECKS_DIR = str(Path(checks.__file__).parent)
+# The check library and the labs' own check modules.
+CHECKS_DIRS = (str(Path(checks.__file__).parent), str(assignments.ASSIGNMENTS_DIR))
 ASSIGNMENTS = ("s3-content-manager", "s3-walkthrough")
 # Two million traced lines and comparisons are a few tenths of a second of
 # untraced Python; the quadratic checks of issue 8 ran into the tens of millions.
@@ -53,18 +54,18 @@ class WorkMeter:
     per_check: dict[str, int] = field(default_factory=dict)
     lines: int = 0
 
-    def run_check(self, check_id: str, record, real_run_check):
+    def run_check(self, check_id: str, record, loader, real_run_check):
         self.lines, Name.compared = 0, 0
         previous = sys.gettrace()
         sys.settrace(self._on_call)
         try:
-            return real_run_check(check_id, record)
+            return real_run_check(check_id, record, loader)
         finally:
             sys.settrace(previous)
             self.per_check[check_id] = self.per_check.get(check_id, 0) + self.lines + Name.compared
 
     def _on_call(self, frame, event, arg):
-        return self._on_line if frame.f_code.co_filename.startswith(CHECKS_DIR) else None
+        return self._on_line if frame.f_code.co_filename.startswith(CHECKS_DIRS) else None
 
     def _on_line(self, frame, event, arg):
         if event == "line":

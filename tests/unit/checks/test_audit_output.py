@@ -1,5 +1,7 @@
-from checks.audit_output import check
+from tests.labs import lab06
 from tests.records import ScriptRun, audits, correct_run, uploads_three
+
+check = lab06("audit_output").check
 
 
 def test_it_passes_a_listed_and_printed_audit():

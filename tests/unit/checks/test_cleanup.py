@@ -1,5 +1,7 @@
-from checks.cleanup import check
+from tests.labs import lab06
 from tests.records import ScriptRun, audits, correct_run, uploads_three
+
+check = lab06("cleanup").check
 
 
 def test_it_passes_emptying_and_deleting_the_bucket():

@@ -1,7 +1,9 @@
 """The checks count a listing or a tag read only when the recorder confirmed it from moto's answer."""
 
-from checks import audit_output, three_objects
+from tests.labs import lab06
 from tests.records import ScriptRun, uploads_three
+
+audit_output, three_objects = lab06("audit_output"), lab06("three_objects")
 
 ACCELERATE_ANSWER = {"named": "ListObjects", "root": "GetBucketAccelerateConfigurationResponse"}
 

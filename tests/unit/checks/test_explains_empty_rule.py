@@ -3,9 +3,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from checks.explains_empty_rule import check, prose_chunks
+from checks.prose import prose_chunks
 from tests.adversarial import MiB, padding_module
+from tests.labs import lab06
 from tests.records import DOCUMENTED_SOURCE, ScriptRun
+
+check = lab06("explains_empty_rule").check
 
 KiB = 1024
 

@@ -1,5 +1,7 @@
-from checks.one_tagged import check
+from tests.labs import lab06
 from tests.records import LAB_TAG, ScriptRun, correct_run
+
+check = lab06("one_tagged").check
 
 
 def three(tags_a=None, tags_b=None, tags_c=None, **put_options) -> ScriptRun:

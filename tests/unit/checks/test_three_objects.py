@@ -1,5 +1,7 @@
-from checks.three_objects import check
+from tests.labs import lab06
 from tests.records import ScriptRun, correct_run, uploads_three
+
+check = lab06("three_objects").check
 
 
 def test_it_passes_a_bucket_that_held_three_text_objects():

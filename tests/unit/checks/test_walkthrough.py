@@ -1,5 +1,11 @@
-from checks import walkthrough_bucket, walkthrough_listing, walkthrough_upload
+from tests.labs import walkthrough
 from tests.records import ScriptRun
+
+walkthrough_bucket, walkthrough_listing, walkthrough_upload = (
+    walkthrough("walkthrough_bucket"),
+    walkthrough("walkthrough_listing"),
+    walkthrough("walkthrough_upload"),
+)
 
 BUCKET = "intern-boto3-lab-alice"
 

@@ -20,9 +20,19 @@ id = "said_hello"
 points = 3
 
 [[checks]]
-id = "three_objects"
+id = "made_calls"
 points = 1
 visibility = "after_due"
+"""
+
+MADE_CALLS = """
+from checks.base import failed, passed
+
+ID = "made_calls"
+NAME = "Calls"
+
+def check(record):
+    return passed(f"{len(record.calls)} calls") if record.calls else failed("no call")
 """
 
 SAID_HELLO = """
@@ -46,6 +56,7 @@ def make_package(root: Path, manifest: str = MANIFEST, **modules: str) -> Path:
     (package / "files" / "data.csv").write_text("a,b\n1,2\n")
     (package / "checks" / "_words.py").write_text('GREETING = "hello"\n')
     (package / "checks" / "said_hello.py").write_text(SAID_HELLO)
+    (package / "checks" / "made_calls.py").write_text(MADE_CALLS)
     for name, source in modules.items():
         (package / "checks" / f"{name}.py").write_text(source)
     return package
@@ -57,7 +68,7 @@ def test_a_package_loads_its_manifest_instructions_services_and_provided_files(t
     assert assignment.instructions == "# Say hello"
     assert [(c.id, c.points, c.visibility) for c in assignment.checks] == [
         ("said_hello", 3, "shown"),
-        ("three_objects", 1, "after_due"),
+        ("made_calls", 1, "after_due"),
     ]
     assert [(f.name, f.content) for f in assignment.provided_files] == [("data.csv", b"a,b\n1,2\n")]
 
@@ -70,14 +81,15 @@ def test_a_submitted_file_replaces_the_provided_one_of_the_same_name(tmp_path):
     assert sorted(f.name for f in files) == ["data.csv", "main.py"]
 
 
-def test_the_packages_own_checks_and_the_graders_are_both_evaluated(tmp_path):
+def test_every_check_of_the_package_is_evaluated_with_its_points(tmp_path):
     assignment = assignments.load_package(make_package(tmp_path))
     run = correct_run()
     run.stdout = "hello world\n"
     results = {r.id: r for r in evaluate(run.record(), assignment)}
     assert results["said_hello"].passed and results["said_hello"].name == "Greeting"
     assert results["said_hello"].points == 3
-    assert results["three_objects"].passed and not results["three_objects"].error
+    assert results["made_calls"].passed and results["made_calls"].name == "Calls"
+    assert not any(r.error for r in results.values())
 
 
 def test_a_package_check_that_raises_is_an_error_verdict_naming_it(tmp_path):

@@ -1,43 +1,52 @@
-import sys
+"""How checks are run: a check that raises, returns garbage or cannot be imported fails alone."""
+
 import types
 
 import checks
-from engine.assignments import Assignment, CheckSpec
+from engine import assignments
 from engine.grading import evaluate
 from tests.records import correct_run
 
-
-def install_check(monkeypatch, check_id: str, body) -> None:
-    module = types.ModuleType(f"checks.fake_{check_id}")
-    module.NAME = "Fake"
-    module.check = body
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(checks.REGISTRY, check_id, module.__name__)
+LAB06 = assignments.load("s3-content-manager")
 
 
-def test_a_check_that_raises_fails_alone_and_names_itself(monkeypatch):
-    install_check(monkeypatch, "exploding", lambda record: 1 / 0)
-    assignment = Assignment(slug="t", title="t", checks=(CheckSpec("exploding", 3), CheckSpec("three_objects", 2)))
-    results = evaluate(correct_run().record(), assignment)
-    exploding, three = results
-    assert not exploding.passed and exploding.error and exploding.points == 0
+def loader_with(**fakes):
+    """The Lab 06 package's checks, plus fake modules by id."""
+
+    def load(check_id: str):
+        if check_id in fakes:
+            module = types.ModuleType(f"fake_{check_id}")
+            module.NAME = "Fake"
+            module.check = fakes[check_id]
+            return module
+        return LAB06.load_check(check_id)
+
+    return load
+
+
+def test_a_check_that_raises_fails_alone_and_names_itself():
+    load = loader_with(exploding=lambda record: 1 / 0)
+    exploding, crashed = checks.run_check("exploding", correct_run().record(), load)
+    three, _ = checks.run_check("three_objects", correct_run().record(), load)
+    assert crashed and not exploding.passed
     assert "exploding" in exploding.feedback and "ZeroDivisionError" in exploding.feedback
-    assert three.passed and three.points == 2
+    assert three.passed
 
 
-def test_a_check_returning_something_else_is_a_grader_error(monkeypatch):
-    install_check(monkeypatch, "sloppy", lambda record: True)
-    verdict, crashed = checks.run_check("sloppy", correct_run().record())
+def test_a_check_returning_something_else_is_a_grader_error():
+    verdict, crashed = checks.run_check("sloppy", correct_run().record(), loader_with(sloppy=lambda record: True))
     assert crashed and not verdict.passed
 
 
-def test_an_unimportable_check_becomes_a_failed_result(monkeypatch):
-    monkeypatch.setitem(checks.REGISTRY, "ghost", "checks.does_not_exist")
-    verdict, crashed = checks.run_check("ghost", correct_run().record())
+def test_an_unimportable_check_becomes_a_failed_result():
+    verdict, crashed = checks.run_check("ghost", correct_run().record(), LAB06.load_check)
     assert crashed and "ghost" in verdict.feedback
 
 
 def test_points_come_from_the_assignment():
-    assignment = Assignment(slug="t", title="t", checks=(CheckSpec("three_objects", 7),))
+    (spec, *_) = LAB06.checks
+    assignment = assignments.Assignment(
+        slug="t", title="t", checks=(assignments.CheckSpec(spec.id, 7),), package_dir=LAB06.package_dir
+    )
     (result,) = evaluate(correct_run().record(), assignment)
     assert (result.points, result.max_points) == (7, 7)

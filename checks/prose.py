@@ -1,4 +1,9 @@
-"""Documentation: the source explains why a non-empty bucket cannot be deleted."""
+"""Prose in a run's sources: comments, docstrings and strings, read within caps.
+
+For checks that ask "does the code explain X?" (Lab 06's Documentation, Lab 07's
+Cleanup). A lab script is a few KiB; a submission may hold 5 MiB of padded
+modules, which must not stall grading, hence the caps and the reading order.
+"""
 
 from __future__ import annotations
 
@@ -10,37 +15,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from checks.base import Verdict, failed, passed
 from engine.record import RunRecord
 
-ID = "explains_empty_rule"
-NAME = "Documentation"
-_DELETION = re.compile(r"delet|remov")
 # A str literal: no prefix, u or r (b or f give no match).
 _PLAIN_LITERAL = re.compile(r"""(?s)(?:[uU]|(?P<raw>[rR]))?(?P<quote>'''|"{3}|'|")(?P<body>.*)(?P=quote)\Z""")
 
-# A lab script is a few KiB and a few thousand tokens. The caps only bite on padded
-# or generated modules (a submission may hold 5 MiB of them), which must not stall
-# grading: the tokenizer is pure Python, a few microseconds a token.
+# The tokenizer is pure Python, a few microseconds a token: the caps only bite on
+# padded or generated modules.
 FILE_CAP = 256 * 1024  # characters read of one file
 TOTAL_CAP = 1024 * 1024  # characters read of all files
 TOKEN_CAP = 50_000  # tokens read of all files
-
-
-def check(record: RunRecord) -> Verdict:
-    scan = Scan()
-    for name, source in reading_order(record):
-        head = scan.head(name, source)
-        for text in prose_chunks(head, scan.tokens(name, head)):
-            if explains_rule(text):
-                quote = " ".join(text.split())[:120]
-                return passed(f'{name} explains it: "{quote}"')
-    return failed(
-        "No comment, docstring or string explains why a non-empty bucket cannot be deleted.",
-        "Add one to cleanup(), e.g. '# S3 refuses to delete a bucket that still holds objects "
-        "(BucketNotEmpty), so delete every object first.'",
-        scan.note(),
-    )
 
 
 def reading_order(record: RunRecord) -> list[tuple[str, str]]:
@@ -86,13 +70,6 @@ class Scan:
             f"{TOTAL_CAP // (1024 * 1024)} MiB and {TOKEN_CAP:,} tokens in all, the entry point first; "
             f"not read to the end: {shown}.)"
         )
-
-
-def explains_rule(text: str) -> bool:
-    lowered = text.lower()
-    if "bucketnotempty" in lowered:
-        return True
-    return "empty" in lowered and "bucket" in lowered and bool(_DELETION.search(lowered))
 
 
 def _string_value(literal: str) -> str:

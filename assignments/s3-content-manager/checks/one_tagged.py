@@ -1,9 +1,11 @@
 """Tagging: exactly one audited object carries Project=Intern-Labs, set during upload."""
 
 from checks.base import Verdict, failed, passed
-from checks.evidence import LAB_TAG, calls_to, has_lab_tag, no_calls_verdict_text, run_problem, timeline
+from checks.evidence import calls_to, no_calls_verdict_text, run_problem, timeline
 from engine.record import ObjectInfo, RunRecord
 from engine.s3ops import UPLOAD_OPERATIONS
+
+from ._lab import LAB_TAG, has_lab_tag
 
 ID = "one_tagged"
 NAME = "Tagging"

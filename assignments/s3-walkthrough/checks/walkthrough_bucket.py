@@ -2,8 +2,9 @@
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import calls_to, no_calls_verdict_text, run_problem
-from checks.walkthrough import expected_bucket
 from engine.record import RunRecord
+
+from ._walkthrough import expected_bucket
 
 ID = "walkthrough_bucket"
 NAME = "Create the bucket"

@@ -3,10 +3,8 @@ and printed every object's key with its exact size, and the tag."""
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import (
-    LAB_TAG,
     calls_to,
     dropped_note,
-    has_lab_tag,
     no_calls_verdict_text,
     run_problem,
     sizes_shown,
@@ -14,6 +12,8 @@ from checks.evidence import (
 )
 from engine.record import RunRecord
 from engine.s3ops import UPLOAD_OPERATIONS
+
+from ._lab import LAB_TAG, has_lab_tag
 
 ID = "audit_output"
 NAME = "Audit"

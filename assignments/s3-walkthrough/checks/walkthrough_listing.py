@@ -2,8 +2,9 @@
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import no_calls_verdict_text, run_problem, timeline
-from checks.walkthrough import OBJECT_KEY, walkthrough_bucket
 from engine.record import RunRecord
+
+from ._walkthrough import OBJECT_KEY, walkthrough_bucket
 
 ID = "walkthrough_listing"
 NAME = "List the objects"

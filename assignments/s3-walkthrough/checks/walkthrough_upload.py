@@ -2,8 +2,9 @@
 
 from checks.base import Verdict, failed, passed
 from checks.evidence import no_calls_verdict_text, replay, run_problem
-from checks.walkthrough import OBJECT_BODY, OBJECT_KEY, walkthrough_bucket
 from engine.record import ObjectInfo, RunRecord
+
+from ._walkthrough import OBJECT_BODY, OBJECT_KEY, walkthrough_bucket
 
 ID = "walkthrough_upload"
 NAME = "Upload the file"
