@@ -103,8 +103,6 @@ def test_the_moto_control_api_is_refused_so_state_cannot_be_reset(run_script):
         UPLOAD_THREE
         + """
 import urllib.request
-
-three_objects = lab06("three_objects")
 for path in ("/moto-api/reset", "/moto-api/data.json", "/moto-api/seed?a=1"):
     try:
         urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:4566" + path, method="POST"))

@@ -202,7 +202,7 @@ def test_the_admin_refuses_an_assignment_that_names_no_definition(stack, assignm
     }
     response = admin.post("/admin/submissions/assignment/add/", form)
     assert response.status_code == 200 and "/admin/submissions/assignment/add/" in response.url
-    assert "no assignment definition" in response.text
+    assert "no assignment package" in response.text
     out = stack.shell(
         "from submissions.models import Assignment\nprint('COUNT', Assignment.objects.filter(title='Lab 8').count())"
     )

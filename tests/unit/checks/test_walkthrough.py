@@ -1,10 +1,10 @@
-from tests.labs import walkthrough
+from tests.labs import walkthrough as walkthrough_check
 from tests.records import ScriptRun
 
 walkthrough_bucket, walkthrough_listing, walkthrough_upload = (
-    walkthrough("walkthrough_bucket"),
-    walkthrough("walkthrough_listing"),
-    walkthrough("walkthrough_upload"),
+    walkthrough_check("walkthrough_bucket"),
+    walkthrough_check("walkthrough_listing"),
+    walkthrough_check("walkthrough_upload"),
 )
 
 BUCKET = "intern-boto3-lab-alice"
