@@ -145,16 +145,46 @@ def mock_budget(limits: Limits) -> MockBudget:
     )
 
 
+_RUN_DIR_PREFIX = "labgrader-run-"
+_swept: set[str] = set()  # work dirs this process has swept
+
+
 def _new_run_dir() -> Path:
     work_dir = os.environ.get("LABGRADER_WORK_DIR") or tempfile.gettempdir()
     _require_traversable(Path(work_dir))
+    if work_dir not in _swept:
+        _swept.add(work_dir)
+        remove_orphaned_run_dirs(Path(work_dir))
     try:
-        run_dir = Path(tempfile.mkdtemp(prefix="labgrader-run-", dir=work_dir))
+        # Named after us, so that a later process can tell when we died mid-run.
+        run_dir = Path(tempfile.mkdtemp(prefix=f"{_RUN_DIR_PREFIX}{os.getpid()}-", dir=work_dir))
         # Traversable (not listable) by the sandbox uid: it needs the submission and the socket.
         run_dir.chmod(0o711)
     except OSError as error:
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
     return run_dir
+
+
+def remove_orphaned_run_dirs(work_dir: Path) -> list[Path]:
+    """Run directories of grading processes that died mid-run (a worker SIGKILLed):
+    they hold a submission, and nobody else would remove them. Returns what was removed."""
+    removed = []
+    for path in work_dir.glob(f"{_RUN_DIR_PREFIX}*-*"):
+        owner = path.name[len(_RUN_DIR_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _require_traversable(work_dir: Path) -> None:

@@ -126,3 +126,24 @@ def test_another_zygotes_sweep_probing_our_control_socket_leaves_us_serving(run_
     assert zygote._process.poll() is None, "the zygote died of a probe"
     record = run_script(HEALTHY)
     assert record.exit_code == 0 and [c.operation for c in record.calls] == ["CreateBucket"]
+
+
+def test_a_run_directory_left_by_a_grader_killed_mid_run_is_removed_by_the_next(run_script, monkeypatch):
+    # What a SIGKILLed worker leaves: its run dir, holding the student's submission.
+    work_dir = os.environ["LABGRADER_WORK_DIR"]
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = os.path.join(work_dir, f"labgrader-run-{dead.pid}-abc123")
+    os.makedirs(os.path.join(orphan, "submission"))
+    with open(os.path.join(orphan, "submission", "main.py"), "w") as submission:
+        submission.write("print('a student's work')\n")
+    ours = os.path.join(work_dir, f"labgrader-run-{os.getpid()}-inuse")
+    os.makedirs(ours)  # a run of this very process: never swept
+    from engine import runner
+
+    monkeypatch.setattr(runner, "_swept", set())
+    record = run_script(HEALTHY)
+    assert record.exit_code == 0
+    assert not os.path.exists(orphan)
+    assert os.path.exists(ours)
+    os.rmdir(ours)
