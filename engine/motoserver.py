@@ -117,7 +117,7 @@ class MotoZygote:
         if self._process is not None and self._process.poll() is None:
             return
         self._forget_process()
-        _remove_stale_control_dirs()
+        remove_stale_control_dirs()
         try:
             self._control_dir = tempfile.mkdtemp(prefix=_CONTROL_PREFIX)
             self._process = subprocess.Popen(
@@ -199,7 +199,7 @@ class MotoZygote:
             self._control_dir = ""
 
 
-def _remove_stale_control_dirs() -> None:
+def remove_stale_control_dirs() -> None:
     """Control directories of zygotes killed together with their owner (a whole worker
     SIGKILLed): nobody listens on their socket any more, so nobody else will remove them."""
     for directory in glob.glob(os.path.join(tempfile.gettempdir(), _CONTROL_PREFIX + "*")):

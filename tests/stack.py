@@ -13,12 +13,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psycopg
 import redis
 import requests
+
+from engine import motoserver, runner
 
 REPO = Path(__file__).resolve().parent.parent
 _PR_SET_PDEATHSIG = 1
@@ -142,6 +145,10 @@ class Stack:
                 process.wait()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        # What workers killed mid-run left (their run directories, their zygotes' control
+        # directories): the next grading process would remove them; none comes after us.
+        runner.remove_orphaned_run_dirs(Path(tempfile.gettempdir()))
+        motoserver.remove_stale_control_dirs()
 
     # -- helpers -----------------------------------------------------------
     def manage(self, *args: str) -> str:
