@@ -145,8 +145,12 @@ class Stack:
                 process.wait()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        # What workers killed mid-run left (their run directories, their zygotes' control
-        # directories): the next grading process would remove them; none comes after us.
+        self.sweep_what_killed_workers_left()
+
+    @staticmethod
+    def sweep_what_killed_workers_left() -> None:
+        """Run directories and zygote control directories of workers killed mid-run: the
+        next grading process would remove them (engine's own sweeps); none comes after us."""
         runner.remove_orphaned_run_dirs(Path(tempfile.gettempdir()))
         motoserver.remove_stale_control_dirs()
 

@@ -332,6 +332,7 @@ class MultiHostStack(Stack):
         attempt(self.network.destroy)
         attempt(self._remove_cgroups)
         attempt(shutil.rmtree, self.base, True)
+        attempt(self.sweep_what_killed_workers_left)
         if errors:
             raise errors[0]
 
