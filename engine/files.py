@@ -22,7 +22,8 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 MAX_ZIP_RATIO = 100  # a member that inflates more than this is a zip bomb, not a lab
 # Folders and junk entries count too: the listing is checked before any member is read.
-MAX_ZIP_ENTRIES = MAX_FILES * 4
+ZIP_ENTRIES_PER_FILE = 4
+MAX_ZIP_ENTRIES = MAX_FILES * ZIP_ENTRIES_PER_FILE
 # Linux filesystems (ext4, tmpfs) refuse a longer path component with ENAMETOOLONG.
 MAX_NAME_BYTES = 255
 # Far below PATH_MAX (4096), which must also hold the run directory's own path.
@@ -73,14 +74,18 @@ def from_folder(entries: list[tuple[str, bytes]]) -> list[SubmittedFile]:
     return _validated([SubmittedFile(clean_name(name), data) for name, data in entries])
 
 
-def unpack_zip(data: bytes) -> list[SubmittedFile]:
+def unpack_zip(
+    data: bytes, *, max_files: int = MAX_FILES, max_total_bytes: int = MAX_TOTAL_BYTES
+) -> list[SubmittedFile]:
+    """The zip's files, safely: every limit is checked before a member is read. An assignment
+    package (engine.package_store) is larger than a submission, so it passes its own limits."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise SubmissionError(f"the .zip file is damaged or not a zip: {error}") from None
-    if len(members) > MAX_ZIP_ENTRIES:
-        raise SubmissionError(f"the .zip holds {len(members)} entries; at most {MAX_FILES} files are accepted")
+    if len(members) > max_files * ZIP_ENTRIES_PER_FILE:
+        raise SubmissionError(f"the .zip holds {len(members)} entries; at most {max_files} files are accepted")
     files = []
     total = 0
     for member in members:
@@ -98,10 +103,10 @@ def unpack_zip(data: bytes) -> list[SubmittedFile]:
         ):
             raise SubmissionError(f"{name} unpacks {member.file_size // member.compress_size}x: refused as a zip bomb")
         total += member.file_size
-        if total > MAX_TOTAL_BYTES:
-            raise SubmissionError(f"the .zip unpacks to more than {MAX_TOTAL_BYTES} bytes")
+        if total > max_total_bytes:
+            raise SubmissionError(f"the .zip unpacks to more than {max_total_bytes} bytes")
         files.append(SubmittedFile(name, _read_member(archive, member)))
-    return _validated(_strip_common_folder(files))
+    return _validated(_strip_common_folder(files), max_files=max_files, max_total_bytes=max_total_bytes)
 
 
 def _member_name(member: zipfile.ZipInfo) -> str:
@@ -138,17 +143,19 @@ def _strip_common_folder(files: list[SubmittedFile]) -> list[SubmittedFile]:
     return files
 
 
-def _validated(files: list[SubmittedFile]) -> list[SubmittedFile]:
+def _validated(
+    files: list[SubmittedFile], *, max_files: int = MAX_FILES, max_total_bytes: int = MAX_TOTAL_BYTES
+) -> list[SubmittedFile]:
     if not files:
         raise SubmissionError("the submission holds no files")
-    if len(files) > MAX_FILES:
-        raise SubmissionError(f"{len(files)} files submitted; at most {MAX_FILES} are accepted")
+    if len(files) > max_files:
+        raise SubmissionError(f"{len(files)} files submitted; at most {max_files} are accepted")
     _check_names([f.name for f in files])
     for f in files:
         if len(f.content) > MAX_FILE_BYTES:
             raise SubmissionError(f"{f.name} is {len(f.content)} bytes; the limit is {MAX_FILE_BYTES}")
-    if sum(len(f.content) for f in files) > MAX_TOTAL_BYTES:
-        raise SubmissionError(f"the submission is larger than {MAX_TOTAL_BYTES} bytes")
+    if sum(len(f.content) for f in files) > max_total_bytes:
+        raise SubmissionError(f"the submission is larger than {max_total_bytes} bytes")
     if not any(f.name.endswith(".py") for f in files):
         raise SubmissionError("the submission holds no Python (.py) file")
     return files
