@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from engine.record import RunRecord
-from submissions.models import Assignment, Course, Submission
+from submissions.models import Assignment, CheckOutcome, CountedScore, Course, Submission
 
 
 def is_admin(user) -> bool:
@@ -49,15 +51,142 @@ def queue_position(submission: Submission) -> int | None:
     return ahead.count() + 1
 
 
-def status_payload(submission: Submission) -> dict:
-    """What the live status on a student's page polls."""
+def after_due_check_ids(assignment: Assignment) -> frozenset[str]:
+    """The checks the assignment's definition marks visibility = "after_due" (none if it no longer loads)."""
+    definition, _ = assignment.definition()
+    if definition is None:
+        return frozenset()
+    return frozenset(c.id for c in definition.checks if c.visibility == "after_due")
+
+
+def hidden_check_ids(assignment: Assignment, *, now: datetime | None = None) -> frozenset[str]:
+    """The checks whose verdicts students may not see yet: the one rule (docs/authoring.md).
+
+    An after_due check is hidden while the deadline is ahead (until it has passed, like
+    lateness: at the deadline is still before it), read from the deadline as it is now.
+    No deadline: nothing to wait for, so nothing is hidden. A check the definition no
+    longer names, or a definition that no longer loads, is shown.
+    """
+    if assignment.deadline is None or (now or timezone.now()) > assignment.deadline:
+        return frozenset()
+    return after_due_check_ids(assignment)
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """One check of a submission as one viewer may see it: withheld, it carries no verdict at all."""
+
+    check_id: str
+    name: str
+    withheld: bool = False  # a student's own, before the deadline: the name and when it will show
+    hidden_from_students: bool = False  # what staff see: the student does not see this verdict yet
+    passed: bool | None = None
+    error: bool = False
+    points: int | None = None
+    max_points: int | None = None
+    feedback: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    """What one viewer may see of a submission's checks and score.
+
+    Staff see everything; a student, while after_due checks are hidden, sees the other
+    checks, their score out of their maximum, and how many points wait for the deadline.
+    """
+
+    submission: Submission
+    checks: list[CheckView]
+    score: int | None  # the score this viewer is shown
+    max_score: int | None
+    counted: CountedScore | None  # how the score was decided; None when withheld from this viewer
+    withholds: bool = False  # some verdicts are withheld from this viewer
+    override_withheld: bool = False  # an instructor set the score; it shows with the hidden checks
+    hidden_points: int = 0  # the maximum of the checks hidden from students
+    hidden_until: datetime | None = None  # when they show (the deadline); None: nothing is hidden
+    students_score: int | None = None  # for staff: what the student sees meanwhile
+    students_max_score: int | None = None
+
+
+def _check_view(outcome: CheckOutcome, *, hidden: bool, withheld: bool) -> CheckView:
+    if withheld:
+        return CheckView(outcome.check_id, outcome.name, withheld=True, hidden_from_students=True)
+    return CheckView(
+        outcome.check_id,
+        outcome.name,
+        hidden_from_students=hidden,
+        passed=outcome.passed,
+        error=outcome.error,
+        points=outcome.points,
+        max_points=outcome.max_points,
+        feedback=outcome.feedback,
+    )
+
+
+def _view(submission: Submission, *, staff: bool, hidden_ids: frozenset[str]) -> SubmissionView:
+    counted = submission.counted()
+    outcomes = list(submission.outcomes.all())
+    hidden = [o for o in outcomes if o.check_id in hidden_ids]
+    checks = [
+        _check_view(o, hidden=o.check_id in hidden_ids, withheld=not staff and o.check_id in hidden_ids)
+        for o in outcomes
+    ]
+    if not hidden:
+        return SubmissionView(submission, checks, counted.score, counted.max_score, counted)
+    # The student's score leaves the hidden checks out, points and maximum alike; an override is
+    # left out too (it was decided knowing the hidden verdicts), until the deadline.
+    students_score = None if counted.checks_score is None else counted.checks_score - sum(o.points for o in hidden)
+    students_max = None if counted.max_score is None else counted.max_score - sum(o.max_points for o in hidden)
+    common = {
+        "hidden_points": sum(o.max_points for o in hidden),
+        "hidden_until": submission.assignment.deadline,
+        "students_score": students_score,
+        "students_max_score": students_max,
+    }
+    if staff:
+        return SubmissionView(submission, checks, counted.score, counted.max_score, counted, **common)
+    return SubmissionView(
+        submission,
+        checks,
+        students_score,
+        students_max,
+        counted=None,
+        withholds=True,
+        override_withheld=counted.override is not None,
+        **common,
+    )
+
+
+def submission_view(*, submission: Submission, viewer=None) -> SubmissionView:
+    """The submission as `viewer` may see it; viewer None: as its student does (the safe side)."""
+    staff = viewer is not None and teaches(viewer, submission.assignment.course)
+    return _view(submission, staff=staff, hidden_ids=hidden_check_ids(submission.assignment))
+
+
+def student_submissions(*, assignment: Assignment, student) -> list[SubmissionView]:
+    """A student's own submissions to an assignment, newest first, as they may see them."""
+    mine = (
+        Submission.objects.filter(assignment=assignment, student=student)
+        .select_related("assignment")  # each row's lateness reads the deadline as it is now
+        .prefetch_related("overrides", "outcomes")
+    )
+    hidden_ids = hidden_check_ids(assignment)
+    return [_view(s, staff=False, hidden_ids=hidden_ids) for s in mine]
+
+
+def status_payload(submission: Submission, *, viewer=None) -> dict:
+    """What the live status on a submission's page polls, as `viewer` may see it (None: its student)."""
+    view = submission_view(submission=submission, viewer=viewer)
     return {
         "id": submission.pk,
         "status": submission.status,
         "status_label": submission.get_status_display(),
         "queue_position": queue_position(submission),
-        "score": submission.counted_score(),
-        "max_score": submission.max_score,
+        "score": view.score,
+        "max_score": view.max_score,
+        # Points of checks whose verdicts wait for the deadline; 0 when nothing is withheld.
+        "hidden_points": view.hidden_points if view.withholds else 0,
+        "hidden_until": view.hidden_until.isoformat() if view.withholds else None,
         "problem": submission.problem,
         "finished": submission.status in (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE),
     }

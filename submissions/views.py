@@ -49,18 +49,13 @@ def home(request):
 @login_required
 def assignment_detail(request, pk: int):
     assignment = _assignment_for(request.user, pk)
-    mine = (
-        Submission.objects.filter(assignment=assignment, student=request.user)
-        .select_related("assignment")  # each row's lateness reads the deadline as it is now
-        .prefetch_related("overrides")
-    )
     return render(
         request,
         "submissions/assignment.html",
         {
             "assignment": assignment,
             "form": UploadForm(),
-            "submissions": mine,
+            "submissions": selectors.student_submissions(assignment=assignment, student=request.user),
             "teaches": selectors.teaches(request.user, assignment.course),
             "is_student": assignment.course.students.filter(pk=request.user.pk).exists(),
         },
@@ -96,8 +91,9 @@ def submission_detail(request, pk: int):
         "submissions/submission.html",
         {
             "submission": submission,
-            "status": selectors.status_payload(submission),
-            "outcomes": submission.outcomes.all(),
+            "status": selectors.status_payload(submission, viewer=request.user),
+            # The checks and the score as this user may see them (after_due checks: docs/authoring.md).
+            "view": selectors.submission_view(submission=submission, viewer=request.user),
             "record": submission.run_record or {},
             "timeline": selectors.s3_timeline(submission.run_record),
             "printed_after_last_call": selectors.printed_after_last_call(submission.run_record),
@@ -105,7 +101,6 @@ def submission_detail(request, pk: int):
             "teaches": teaches,
             "is_admin": selectors.is_admin(request.user),
             "files": submission.files.all() if teaches else [],
-            "counted": submission.counted(),
             "overrides": submission.overrides.select_related("created_by") if teaches else [],
             "override_form": OverrideForm(
                 initial={"score": submission.counted_score()}, max_score=submission.override_ceiling()
@@ -116,7 +111,7 @@ def submission_detail(request, pk: int):
 
 @login_required
 def submission_status(request, pk: int):
-    return JsonResponse(selectors.status_payload(_submission_for(request.user, pk)))
+    return JsonResponse(selectors.status_payload(_submission_for(request.user, pk), viewer=request.user))
 
 
 @login_required
@@ -174,6 +169,8 @@ def gradebook(request, pk: int):
             "histogram": histogram,
             "histogram_peak": max((count for _, count in histogram), default=0) or 1,
             "pass_rates": selectors.check_pass_rates(rows, columns.check_ids, assignment),
+            "hidden_checks": selectors.hidden_check_ids(assignment),
+            "after_due_checks": selectors.after_due_check_ids(assignment),
             "is_admin": selectors.is_admin(request.user),
             "rerun_form": RerunForm(),
         },
@@ -198,12 +195,15 @@ def gradebook_csv(request, pk: int):
     _require_teacher(request.user, assignment)
     rows = selectors.gradebook_rows(assignment=assignment)
     check_ids = selectors.gradebook_columns(assignment, rows).check_ids
+    hidden_ids = selectors.hidden_check_ids(assignment)
+    hidden = " ".join(c for c in check_ids if c in hidden_ids)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="gradebook-{assignment.course.code}-{assignment.pk}.csv"'
     writer = csv.writer(response)
     # late: the counted submission is late; late_not_counted: late work a hard cutoff left out.
     header = ["student", "score", "max_score", "attempts", "late", "late_not_counted", "overridden"]
-    writer.writerow([*header, *check_ids, "submission"])
+    # hidden_from_students: the checks whose verdicts students do not see yet (after_due, before the deadline).
+    writer.writerow([*header, *check_ids, "submission", "hidden_from_students"])
     for row in rows:
         marks = [("pass" if row.checks.get(c) else "fail") if row.counted else "" for c in check_ids]
         writer.writerow(
@@ -217,6 +217,7 @@ def gradebook_csv(request, pk: int):
                 "yes" if row.overridden else "no",
                 *marks,
                 row.counted.pk if row.counted else "",
+                hidden,
             ]
         )
     return response

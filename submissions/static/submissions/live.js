@@ -9,10 +9,16 @@
       .catch(() => setTimeout(() => poll(url, onData), POLL_MS * 3));
   }
 
+  // Before the deadline a student's score leaves out the checks hidden until then, and says so.
+  function score(data) {
+    const hidden = data.hidden_points ? ` +${data.hidden_points} hidden until the deadline` : "";
+    return `${data.score}/${data.max_score}${hidden}`;
+  }
+
   function label(data, withScore) {
     let text = data.status_label;
     if (data.queue_position) text += ` (position ${data.queue_position} in the queue)`;
-    if (withScore && data.score !== null && data.finished) text += ` · ${data.score}/${data.max_score}`;
+    if (withScore && data.score !== null && data.finished) text += ` · ${score(data)}`;
     return text;
   }
 
@@ -26,7 +32,7 @@
     poll(el.dataset.statusUrl, (data) => {
       el.textContent = label(data, !scoreCell);
       el.className = "status " + data.status;
-      if (scoreCell && data.finished) scoreCell.textContent = data.score !== null ? `${data.score}/${data.max_score}` : "";
+      if (scoreCell && data.finished) scoreCell.textContent = data.score !== null ? score(data) : "";
       if (data.finished) {
         // The feedback, output and S3 timeline are rendered server-side.
         if (reloadWhenFinished) window.location.reload();
