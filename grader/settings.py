@@ -205,6 +205,7 @@ CELERY_TASK_ROUTES = {
     "submissions.tasks.recheck_submissions": {"queue": "admin"},
     "submissions.tasks.recheck_submission": {"queue": "admin"},
     "submissions.tasks.reexecute_submission": {"queue": "admin"},
+    "submissions.tasks.validate_package": {"queue": "admin"},
 }
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-submissions": {"task": "submissions.tasks.sweep_stuck", "schedule": envint("SWEEP_EVERY_S", "60")},
@@ -219,6 +220,10 @@ GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", "5")
 # writes, one step of the job's progress).
 RECHECK_TASK_SIZE = envint("RECHECK_TASK_SIZE", "500")
 RECHECK_BATCH_SIZE = envint("RECHECK_BATCH_SIZE", "250")
+# Validating an uploaded assignment package: its scripts graded at once, and the task's
+# time limit (a lab's 25 scripts take about 15 s; the hard limit comes 30 s later).
+PACKAGE_VALIDATION_JOBS = envint("PACKAGE_VALIDATION_JOBS", "2")
+PACKAGE_VALIDATION_SOFT_TIME_LIMIT = envint("PACKAGE_VALIDATION_SOFT_TIME_LIMIT", "900")
 
 # Uploads: the engine enforces per-file and total limits with clear messages;
 # Django's own limits sit just above them so those messages get a chance.

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from engine import assignments as engine_assignments
+from engine import package_store
 
 
 def validate_assignment_definition(spec: str) -> None:
@@ -38,6 +39,57 @@ class Course(models.Model):
         return self.name
 
 
+class PackageVersion(models.Model):
+    """One upload of an assignment package to a course: its .zip bytes, kept for ever.
+
+    The bytes live in the database so that a worker on any machine can grade with
+    them (engine.package_store extracts them once per sha256). A course's assignment
+    grades with the version it points to (Assignment.package_version).
+    """
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", "Validating"
+        VALID = "valid", "Valid: ready to publish"
+        INVALID = "invalid", "Refused"
+        PUBLISHED = "published", "Published"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="package_versions")
+    slug = models.SlugField(max_length=100)
+    number = models.PositiveIntegerField()  # 1..n per course and slug
+    title = models.CharField(max_length=200)
+    archive = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    # None: published from the command line (manage.py assignment publish).
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.VALIDATING)
+    done = models.PositiveIntegerField(default=0)  # solutions and examples graded so far
+    total = models.PositiveIntegerField(default=0)
+    # The validation's outcome, as `manage.py assignment validate --json` prints it.
+    report = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)  # why it was refused
+    published_at = models.DateTimeField(null=True, blank=True)  # when first made an assignment's current version
+
+    class Meta:
+        ordering = ["course", "slug", "-number"]
+        constraints = [models.UniqueConstraint(fields=["course", "slug", "number"], name="unique_package_version")]
+
+    def __str__(self) -> str:
+        return f"{self.course.code}: {self.slug} v{self.number}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status != self.Status.VALIDATING
+
+    def engine_assignment(self) -> engine_assignments.Assignment:
+        # The bytes are read from the database only by a worker that has not extracted them yet.
+        return package_store.load(
+            self.sha256, lambda: bytes(PackageVersion.objects.values_list("archive", flat=True).get(pk=self.pk))
+        )
+
+
 class Assignment(models.Model):
     class Counting(models.TextChoices):
         LATEST = "latest", "Latest submission"
@@ -48,12 +100,15 @@ class Assignment(models.Model):
         PENALTY = "penalty", "Penalty: late submissions lose a share of the points"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
-    # Validated on every full_clean() (the admin, any model form that edits it): a spec with no
-    # definition cannot be saved. A definition deleted later is survived: see definition().
+    # Validated on every full_clean() (the admin, any model form that edits it; see clean_fields()): a spec
+    # with no definition cannot be saved. A definition deleted later is survived: see definition().
     spec = models.CharField(
         max_length=100,
-        help_text="The assignment package (assignments/<slug>/assignment.toml)",
-        validators=[validate_assignment_definition],
+        help_text="The assignment package (assignments/<slug>/assignment.toml), unless a version is published",
+    )
+    # The published package version it grades with; none: the package in the repository named by spec.
+    package_version = models.ForeignKey(
+        PackageVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="current_for"
     )
     title = models.CharField(max_length=200)
     instructions = models.TextField(blank=True)
@@ -74,14 +129,31 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         return f"{self.course.code}: {self.title}"
 
+    def clean_fields(self, exclude=None) -> None:
+        # As a validator of spec would, except that a published version is the definition then.
+        errors: dict = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if self.package_version_id is None and "spec" not in (exclude or ()) and "spec" not in errors:
+            try:
+                validate_assignment_definition(self.spec)
+            except ValidationError as error:
+                errors["spec"] = error.messages
+        if errors:
+            raise ValidationError(errors)
+
     def engine_assignment(self) -> engine_assignments.Assignment:
+        if self.package_version_id is not None:
+            return PackageVersion.objects.defer("archive").get(pk=self.package_version_id).engine_assignment()
         return engine_assignments.load(self.spec)
 
     def definition(self) -> tuple[engine_assignments.Assignment | None, str]:
         """(the engine's definition, "") or (None, why it cannot be loaded): for the pages, which
         must not fail when the TOML file was deleted or broken after the assignment was saved."""
         try:
-            return engine_assignments.load(self.spec), ""
+            return self.engine_assignment(), ""
         except (engine_assignments.UnknownAssignment, ValueError, KeyError, TypeError) as error:
             return None, f"The assignment definition {self.spec!r} cannot be loaded: {error}"
 
@@ -143,6 +215,10 @@ class Submission(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     graded_at = models.DateTimeField(null=True, blank=True)
     times_graded = models.PositiveIntegerField(default=0)
+    # The package version whose checks gave the score (none: the repository's package).
+    package_version = models.ForeignKey(
+        PackageVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -162,7 +162,8 @@ def _grade_claimed(submission_id: int, token: str) -> str:
     except SubmissionError as error:
         # Validated at upload; reaching here means the assignment changed under it.
         return _record_failure(submission_id, token, f"cannot run the submission: {error}", final=True)
-    return "graded" if _store_report(submission, token, report) else "discarded: lease lost"
+    stored = _store_report(submission, token, report, submission.assignment.package_version_id)
+    return "graded" if stored else "discarded: lease lost"
 
 
 def _describe(error: BaseException) -> str:
@@ -172,9 +173,12 @@ def _describe(error: BaseException) -> str:
 
 
 @transaction.atomic
-def _store_report(submission: Submission, token: str, report: GradeReport) -> bool:
+def _store_report(
+    submission: Submission, token: str, report: GradeReport, package_version_id: int | None = None
+) -> bool:
     updated = Submission.objects.filter(pk=submission.pk, claim_token=token, status=Submission.Status.RUNNING).update(
         status=Submission.Status.GRADED,
+        package_version_id=package_version_id,
         score=report.score,
         max_score=report.max_score,
         run_record=report.record.to_dict(),
@@ -283,7 +287,8 @@ def submissions_recheck(*, submission_ids: list[int], job_id: int | None = None)
     gradable with the reason (re-executing it, or a re-check after a fix, mends it);
     the others go on. Returns how many were re-checked.
     """
-    definitions: dict[str, tuple] = {}  # spec -> Assignment.definition(), loaded once per job message
+    # (spec, package version) -> Assignment.definition(), loaded once per job message
+    definitions: dict[tuple[str, int | None], tuple] = {}
     rechecked = 0
     size = max(1, settings.RECHECK_BATCH_SIZE)
     for start in range(0, len(submission_ids), size):
@@ -301,20 +306,22 @@ def submissions_recheck(*, submission_ids: list[int], job_id: int | None = None)
 _SETTLED = (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE)
 
 
-def _recheck_batch(batch: list[int], definitions: dict[str, tuple], job_id: int | None) -> int:
+def _recheck_batch(batch: list[int], definitions: dict[tuple[str, int | None], tuple], job_id: int | None) -> int:
     rows = (
         Submission.objects.filter(pk__in=batch, status__in=_SETTLED)
         .exclude(run_record=None)
         .select_related("assignment")
-        .only("pk", "times_graded", "run_record", "assignment__spec")
+        .only("pk", "times_graded", "run_record", "assignment__spec", "assignment__package_version")
     )
     evaluated: dict[int, tuple[int, list]] = {}  # pk -> (times_graded when read, check results)
     failed: dict[int, tuple[int, str]] = {}  # pk -> (times_graded when read, problem)
+    versions: dict[int, int | None] = {}  # pk -> the package version it is re-checked with
     for submission in rows:  # one query: the batch is the chunk
-        spec = submission.assignment.spec
-        if spec not in definitions:
-            definitions[spec] = submission.assignment.definition()
-        definition, problem = definitions[spec]
+        key = (submission.assignment.spec, submission.assignment.package_version_id)
+        if key not in definitions:
+            definitions[key] = submission.assignment.definition()
+        definition, problem = definitions[key]
+        versions[submission.pk] = key[1]
         if definition is None:
             failed[submission.pk] = (submission.times_graded, f"Not gradable: {problem[0].lower()}{problem[1:]}.")
             continue
@@ -339,14 +346,16 @@ def _recheck_batch(batch: list[int], definitions: dict[str, tuple], job_id: int 
         done = [pk for pk, (times, _) in evaluated.items() if unchanged.get(pk) == times]
         # Scores repeat (a lab has a handful of possible totals): one UPDATE per distinct
         # (score, max) pair, far cheaper than one CASE per row (bulk_update).
-        by_score: dict[tuple[int, int], list[int]] = {}
+        by_score: dict[tuple[int, int, int | None], list[int]] = {}
         for pk in done:
             results = evaluated[pk][1]
-            by_score.setdefault((sum(r.points for r in results), sum(r.max_points for r in results)), []).append(pk)
-        for (score, max_score), pks in by_score.items():
+            totals = (sum(r.points for r in results), sum(r.max_points for r in results), versions[pk])
+            by_score.setdefault(totals, []).append(pk)
+        for (score, max_score, version), pks in by_score.items():
             Submission.objects.filter(pk__in=pks).update(
                 score=score,
                 max_score=max_score,
+                package_version_id=version,
                 # A readable record is a real run of this submission: one that was not gradable
                 # (a record a past re-check could not read, a re-execution that failed after an
                 # earlier run) is graded again from it.

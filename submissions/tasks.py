@@ -6,8 +6,9 @@ those rows after GRADING_MAX_ATTEMPTS claims (services.sweep_stuck).
 """
 
 from celery import shared_task
+from django.conf import settings
 
-from submissions import services
+from submissions import packages, services
 
 
 @shared_task(ignore_result=True)
@@ -37,3 +38,13 @@ def reexecute_submission(submission_id: int, job_id: int) -> None:
 @shared_task(ignore_result=True)
 def sweep_stuck() -> int:
     return services.sweep_stuck()
+
+
+# Grading a whole package (its solutions and examples) takes longer than one submission.
+@shared_task(
+    ignore_result=True,
+    soft_time_limit=settings.PACKAGE_VALIDATION_SOFT_TIME_LIMIT,
+    time_limit=settings.PACKAGE_VALIDATION_SOFT_TIME_LIMIT + 30,
+)
+def validate_package(version_id: int) -> str:
+    return packages.package_validate(version_id=version_id).status
