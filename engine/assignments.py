@@ -60,10 +60,17 @@ class Assignment:
         return self.stdin_template.replace("{username}", username)
 
     def load_check(self, check_id: str) -> ModuleType:
-        """The package's check module of that id."""
+        """The package's check module of that id, imported here: for unit tests of a lab's checks.
+        Grading runs them confined (engine.grading.evaluate)."""
         if self.package_dir is None:
             raise KeyError(f"assignment {self.slug} has no package, so no check {check_id!r}")
         return packaged.load_check(self.package_dir / "checks", check_id)
+
+    def check_name(self, check_id: str) -> str:
+        """The check's NAME, read from its source without running it (pages label checks with it)."""
+        if self.package_dir is None or not check_id.isidentifier():
+            return check_id
+        return packaged.declared_name(self.package_dir / "checks", check_id)
 
     def with_provided_files(self, files: list[SubmittedFile]) -> list[SubmittedFile]:
         """The files a run starts with: the provided ones, replaced by submitted ones of the same name."""

@@ -21,11 +21,14 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import sys
+import sysconfig
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -61,8 +64,25 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
 
 
-def unshare_namespaces() -> None:
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+def unshare_namespaces(*, pid: bool = False) -> None:
+    """pid: also a new pid namespace, which the caller's next child enters as its init."""
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    _check(_libc.unshare(flags | (CLONE_NEWPID if pid else 0)), "unshare")
+
+
+def python_import_dirs(*extra: str) -> list[str]:
+    """The directories this interpreter imports from, outermost first, deduplicated,
+    and `extra` (folders of our own code that a confined process may import from)."""
+    paths = sysconfig.get_paths()
+    # /usr: the shared libraries that C extensions (pydantic-core, cryptography) load.
+    candidates = ["/usr", sys.base_prefix, sys.prefix, *extra]
+    candidates += [paths[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")]
+    dirs: list[str] = []
+    # As Python names them (a venv reached through a symlink is imported from the link's path).
+    for path in sorted({os.path.abspath(p) for p in candidates if os.path.isdir(p)}, key=len):
+        if not any(path == d or path.startswith(d + "/") for d in dirs):
+            dirs.append(path)
+    return dirs
 
 
 def write_id_maps(pid: int, mock_uid: int | None) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import checks
-from engine.assignments import Assignment
+from engine.assignments import Assignment, CheckSpec
+from engine.check_host import CheckAnswer, check_sources, shared_check_zygote
 from engine.files import SubmittedFile, choose_entry_point
 from engine.motoserver import MotoZygote
 from engine.record import RunRecord
@@ -65,21 +65,28 @@ class GradeReport:
 
 
 def evaluate(record: RunRecord, assignment: Assignment) -> list[CheckResult]:
-    results = []
-    for spec in assignment.checks:
-        verdict, crashed = checks.run_check(spec.id, record, assignment.load_check)
-        results.append(
-            CheckResult(
-                id=spec.id,
-                name=checks.name_of(spec.id, assignment.load_check),
-                passed=verdict.passed,
-                points=spec.points if verdict.passed else 0,
-                max_points=spec.points,
-                feedback=verdict.feedback,
-                error=crashed,
-            )
+    return evaluate_many([record], assignment)[0]
+
+
+def evaluate_many(records: list[RunRecord], assignment: Assignment) -> list[list[CheckResult]]:
+    """The package's checks over each record, run confined (engine/check_zygote.py): the
+    instructor's code never runs in the grader's process."""
+    if not records:
+        return []
+    sources = check_sources(assignment.package_dir / "checks") if assignment.package_dir else {}
+    answers = shared_check_zygote().run(sources, [c.id for c in assignment.checks], [r.to_dict() for r in records])
+    return [[_result(spec, answer) for spec, answer in zip(assignment.checks, row, strict=True)] for row in answers]
+
+
+def _result(spec: CheckSpec, answer: CheckAnswer) -> CheckResult:
+    if answer.error is not None:
+        feedback = (
+            f"The check {spec.id} itself failed ({answer.error}). "
+            "This is a grader error, not yours: staff can re-run the checks once it is fixed."
         )
-    return results
+        return CheckResult(spec.id, answer.name or spec.id, False, 0, spec.points, feedback, error=True)
+    points = spec.points if answer.passed else 0
+    return CheckResult(spec.id, answer.name or spec.id, answer.passed, points, spec.points, answer.feedback)
 
 
 def grade(

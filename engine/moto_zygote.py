@@ -27,7 +27,6 @@ import shutil
 import signal
 import socket
 import sys
-import sysconfig
 import threading
 import traceback
 
@@ -102,21 +101,6 @@ def _confine(uid: int | None, limits: dict, cgroup_fds: list[int], unshared_w: i
         raise RuntimeError("the zygote did not map the mock's uid")
     confine.build_read_only_root(import_dirs)
     confine.drop_to(uid)
-
-
-def _import_dirs() -> list[str]:
-    """The directories this interpreter imports from, outermost first, deduplicated."""
-    paths = sysconfig.get_paths()
-    # /usr: the shared libraries that C extensions (pydantic-core, cryptography) load.
-    candidates = ["/usr", sys.base_prefix, sys.prefix]
-    candidates += [paths[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")]
-    candidates.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/engine")
-    dirs: list[str] = []
-    # As Python names them (a venv reached through a symlink is imported from the link's path).
-    for path in sorted({os.path.abspath(p) for p in candidates if os.path.isdir(p)}, key=len):
-        if not any(path == d or path.startswith(d + "/") for d in dirs):
-            dirs.append(path)
-    return dirs
 
 
 # What a mock may read: computed once in the zygote.
@@ -251,7 +235,7 @@ def main(control_path: str, services: str) -> None:
     os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = _KEY_BUFFER_BYTES
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the record is our log
     threading.stack_size(_THREAD_STACK_BYTES)
-    import_dirs.extend(_import_dirs())
+    import_dirs.extend(confine.python_import_dirs(os.path.dirname(os.path.abspath(__file__))))
     initial = frozenset(services.split(","))
     build_app_cache[initial] = build_app(initial)
     _exit_when_owner_dies(control_path)

@@ -129,7 +129,7 @@ class MotoZygote:
             )
         except OSError as error:
             raise InfrastructureError(f"could not start the moto zygote: {error}") from error
-        line = _readline_with_timeout(self._process.stdout, _START_TIMEOUT_S)
+        line = readline_with_timeout(self._process.stdout, _START_TIMEOUT_S)
         if line.strip() != b"ready":
             self._forget_process()
             raise InfrastructureError("moto zygote failed to start")
@@ -229,7 +229,7 @@ def _run_files(run_dir: str, cgroup_procs: list[str]) -> tuple[socket.socket, in
     return listener, record_fd, cgroup_fds
 
 
-def _readline_with_timeout(stream, timeout: float) -> bytes:
+def readline_with_timeout(stream, timeout: float) -> bytes:
     result: list[bytes] = []
     reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
     reader.start()

@@ -302,13 +302,11 @@ def check_pass_rates(
     rows: list[GradebookRow], check_ids: list[str], assignment: Assignment
 ) -> list[tuple[str, str, float, int]]:
     """(check id, name, share passed, graded count) among counted submissions."""
-    import checks
-
     definition, _ = assignment.definition()
     graded = [row for row in rows if row.counted]
     rates = []
     for check_id in check_ids:
-        name = checks.name_of(check_id, definition.load_check) if definition else check_id
+        name = definition.check_name(check_id) if definition else check_id
         passed = sum(1 for row in graded if row.checks.get(check_id))
         rates.append((check_id, name, passed / len(graded) if graded else 0.0, len(graded)))
     return rates

@@ -1,46 +1,11 @@
-"""How checks are run: a check that raises, returns garbage or cannot be imported fails alone."""
+"""How an assignment's checks are named and scored: points from the manifest, names read
+without running the instructor's code. What a misbehaving check becomes: tests/containment/test_check_isolation.py."""
 
-import types
-
-import checks
 from engine import assignments
 from engine.grading import evaluate
 from tests.records import correct_run
 
 LAB06 = assignments.load("s3-content-manager")
-
-
-def loader_with(**fakes):
-    """The Lab 06 package's checks, plus fake modules by id."""
-
-    def load(check_id: str):
-        if check_id in fakes:
-            module = types.ModuleType(f"fake_{check_id}")
-            module.NAME = "Fake"
-            module.check = fakes[check_id]
-            return module
-        return LAB06.load_check(check_id)
-
-    return load
-
-
-def test_a_check_that_raises_fails_alone_and_names_itself():
-    load = loader_with(exploding=lambda record: 1 / 0)
-    exploding, crashed = checks.run_check("exploding", correct_run().record(), load)
-    three, _ = checks.run_check("three_objects", correct_run().record(), load)
-    assert crashed and not exploding.passed
-    assert "exploding" in exploding.feedback and "ZeroDivisionError" in exploding.feedback
-    assert three.passed
-
-
-def test_a_check_returning_something_else_is_a_grader_error():
-    verdict, crashed = checks.run_check("sloppy", correct_run().record(), loader_with(sloppy=lambda record: True))
-    assert crashed and not verdict.passed
-
-
-def test_an_unimportable_check_becomes_a_failed_result():
-    verdict, crashed = checks.run_check("ghost", correct_run().record(), LAB06.load_check)
-    assert crashed and "ghost" in verdict.feedback
 
 
 def test_points_come_from_the_assignment():
@@ -50,3 +15,22 @@ def test_points_come_from_the_assignment():
     )
     (result,) = evaluate(correct_run().record(), assignment)
     assert (result.points, result.max_points) == (7, 7)
+
+
+def test_a_check_the_package_does_not_have_becomes_an_error_verdict_naming_it():
+    assignment = assignments.Assignment(
+        slug="t", title="t", checks=(assignments.CheckSpec("ghost", 2),), package_dir=LAB06.package_dir
+    )
+    (result,) = evaluate(correct_run().record(), assignment)
+    assert result.error and not result.passed and "ghost" in result.feedback
+
+
+def test_a_checks_name_is_read_from_its_source_without_running_it(tmp_path):
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "loud.py").write_text('raise SystemExit("ran")\nNAME = "Loud check"\n')
+    (tmp_path / "checks" / "plain.py").write_text("def check(record): ...\n")
+    assignment = assignments.Assignment(slug="t", title="t", checks=(), package_dir=tmp_path)
+    assert assignment.check_name("loud") == "Loud check"
+    assert assignment.check_name("plain") == "plain"
+    assert assignment.check_name("../../etc/passwd") == "../../etc/passwd"
+    assert [c.name for c in evaluate(correct_run().record(), LAB06)] == [LAB06.check_name(c.id) for c in LAB06.checks]

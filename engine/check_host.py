@@ -1,0 +1,174 @@
+"""Client side of the checks zygote: a package's check modules run confined, never in the grader.
+
+run_package_checks() sends the package's check sources and the run records to a
+fork of the zygote (engine/check_zygote.py) and reads one answer per (record,
+check). A check that raises, returns garbage or runs out of memory answers with
+an error; one that hangs past its timer, or kills its own process, is stopped
+and answered for here, and the rest go on in a fresh fork.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import slots
+from engine.errors import InfrastructureError
+from engine.motoserver import readline_with_timeout
+
+# Per check and record: Lab 06's checks take 0.2 s on the most adversarial record we have.
+CHECK_S = float(os.environ.get("LABGRADER_CHECK_SECONDS", "5"))
+CHECK_MEMORY_MIB = int(os.environ.get("LABGRADER_CHECK_MEMORY_MIB", "512"))
+# One uid for every evaluation, owning nothing: each runs in a pid namespace of its own,
+# so evaluations cannot signal one another even so.
+CHECKS_UID = int(os.environ.get("LABGRADER_CHECKS_UID", str(slots.SLOT_UID_BASE - 1)))
+MAX_SOURCE_BYTES = 1 << 20
+# Beyond the check's own timer: reading a large record. Less than the fork's CPU
+# allowance beyond its timers (check_zygote), so that a stuck check is ours to stop.
+_GRACE_S = 2.0
+_START_TIMEOUT_S = 60
+_CONTROL_PREFIX = "labgrader-checks-"
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_ZYGOTE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _PACKAGE_ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@dataclass(frozen=True)
+class CheckAnswer:
+    name: str
+    passed: bool
+    feedback: str
+    error: str | None = None  # the check itself failed: why
+
+
+def check_sources(checks_dir: Path) -> dict[str, str]:
+    """A package's check modules and helpers, by file name: all a fork gets of the package."""
+    sources = {path.name: path.read_text(encoding="utf-8") for path in sorted(checks_dir.glob("*.py"))}
+    if sum(len(text) for text in sources.values()) > MAX_SOURCE_BYTES:
+        raise ValueError(f"{checks_dir}: check modules hold more than {MAX_SOURCE_BYTES >> 20} MiB")
+    return sources
+
+
+class CheckZygote:
+    """Owns one checks zygote process; started lazily, restarted if it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._control_dir = ""
+
+    def run(
+        self,
+        sources: dict[str, str],
+        check_ids: list[str],
+        records: list[dict],
+    ) -> list[list[CheckAnswer]]:
+        """One answer per check (in check_ids' order) per record."""
+        total = len(records) * len(check_ids)
+        answers: list[CheckAnswer | None] = [None] * total
+        request = {"sources": sources, "checks": check_ids, "records": records}
+        request |= {"check_s": CHECK_S, "memory_mib": CHECK_MEMORY_MIB}
+        at = 0
+        while at < total:
+            at = self._run_from(at, request, answers)
+        n = len(check_ids)
+        return [answers[i * n : (i + 1) * n] for i in range(len(records))]
+
+    def _run_from(self, start: int, request: dict, answers: list) -> int:
+        """Answers from position `start` on; returns where the next fork must start."""
+        conn = self._connect()
+        try:
+            conn.sendall(json.dumps({**request, "start": start}).encode() + b"\n")
+            reader = conn.makefile("rb")
+            conn.settimeout(_START_TIMEOUT_S)
+            first = _read(reader)
+            if "pid" not in first:
+                raise InfrastructureError(f"the checks sandbox failed to start: {first.get('failed', first)}")
+            pid = first["pid"]
+            at = start
+            while at < len(answers):
+                conn.settimeout(request["check_s"] + _GRACE_S)
+                try:
+                    line = _read(reader)
+                except TimeoutError:
+                    # Alive, stuck past its own timer: its fork waits on it, so the pid is still its own.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                    answers[at] = CheckAnswer("", False, "", f"did not finish within {request['check_s']:g} s")
+                    return at + 1
+                if not line:  # its process died under it: a check that exits, or a kill by an rlimit
+                    answers[at] = CheckAnswer("", False, "", "its process ended while it ran (exit or a limit)")
+                    return at + 1
+                answers[line["at"]] = CheckAnswer(line["name"], line["passed"], line["feedback"], line["error"])
+                at = line["at"] + 1
+            return at
+        except OSError as error:
+            raise InfrastructureError(f"the checks sandbox failed: {error}") from error
+        finally:
+            conn.close()
+
+    def _connect(self) -> socket.socket:
+        with self._lock:
+            self._ensure_started()
+            control_path = os.path.join(self._control_dir, "control.sock")
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(control_path)
+        except OSError as error:
+            conn.close()
+            raise InfrastructureError(f"cannot reach the checks sandbox: {error}") from error
+        return conn
+
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        self.close()
+        uid = str(CHECKS_UID) if slots.dedicated_uids() else "-"
+        try:
+            self._control_dir = tempfile.mkdtemp(prefix=_CONTROL_PREFIX)
+            self._process = subprocess.Popen(
+                [sys.executable, "-s", "-m", "engine.check_zygote", f"{self._control_dir}/control.sock", uid],
+                cwd="/",
+                env=_ZYGOTE_ENV,
+                stdout=subprocess.PIPE,
+                stdin=subprocess.PIPE,  # our death closes it: the zygote exits
+            )
+        except OSError as error:
+            raise InfrastructureError(f"could not start the checks zygote: {error}") from error
+        if readline_with_timeout(self._process.stdout, _START_TIMEOUT_S).strip() != b"ready":
+            self.close()
+            raise InfrastructureError("the checks zygote failed to start")
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.stdin.close()
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+        if self._control_dir:
+            shutil.rmtree(self._control_dir, ignore_errors=True)
+            self._control_dir = ""
+
+
+def _read(reader) -> dict:
+    line = reader.readline()
+    return json.loads(line) if line else {}
+
+
+_zygote = CheckZygote()
+atexit.register(_zygote.close)
+
+
+def shared_check_zygote() -> CheckZygote:
+    """The per-process checks zygote."""
+    return _zygote
