@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from engine.errors import InfrastructureError, SubmissionError
 from engine.files import choose_entry_point, from_folder, from_uploads
-from engine.grading import GradeReport, evaluate, grade
+from engine.grading import GradeReport, evaluate_many, grade
 from engine.record import RunRecord
 from submissions.models import Assignment, BulkJob, CheckOutcome, Course, ScoreOverride, Submission, SubmissionFile
 
@@ -316,6 +316,8 @@ def _recheck_batch(batch: list[int], definitions: dict[tuple[str, int | None], t
     evaluated: dict[int, tuple[int, list]] = {}  # pk -> (times_graded when read, check results)
     failed: dict[int, tuple[int, str]] = {}  # pk -> (times_graded when read, problem)
     versions: dict[int, int | None] = {}  # pk -> the package version it is re-checked with
+    # The records of one definition go to its checks' sandbox together: one fork, not one each.
+    groups: dict[tuple[str, int | None], list[tuple[Submission, RunRecord]]] = {}
     for submission in rows:  # one query: the batch is the chunk
         key = (submission.assignment.spec, submission.assignment.package_version_id)
         if key not in definitions:
@@ -326,15 +328,18 @@ def _recheck_batch(batch: list[int], definitions: dict[tuple[str, int | None], t
             failed[submission.pk] = (submission.times_graded, f"Not gradable: {problem[0].lower()}{problem[1:]}.")
             continue
         try:
-            results = evaluate(RunRecord.from_dict(submission.run_record), definition)
+            groups.setdefault(key, []).append((submission, RunRecord.from_dict(submission.run_record)))
         except Exception as error:  # noqa: BLE001 - a corrupt or unreadable record: this submission only
             failed[submission.pk] = (
                 submission.times_graded,
                 f"Not gradable: its stored run record cannot be re-checked ({_describe(error)}). "
                 "Staff can re-execute it. This does not count as an attempt.",
             )
-            continue
-        evaluated[submission.pk] = (submission.times_graded, results)
+    for key, members in groups.items():
+        # A checks sandbox that fails is ours: it raises, and the batch keeps its scores.
+        results = evaluate_many([record for _, record in members], definitions[key][0])
+        for (submission, _), checks in zip(members, results, strict=True):
+            evaluated[submission.pk] = (submission.times_graded, checks)
     with transaction.atomic():
         # Written only where nobody graded or claimed the row since it was read (locked
         # until the end of the transaction on PostgreSQL; SQLite writes one at a time).

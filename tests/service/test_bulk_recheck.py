@@ -5,6 +5,7 @@ The 1,000-submission timing is bench/bulk_recheck.py."""
 import pytest
 from django.urls import reverse
 
+from engine.errors import InfrastructureError
 from engine.grading import evaluate
 from engine.record import RunRecord
 from submissions import services, tasks
@@ -99,17 +100,17 @@ def test_the_progress_of_a_bulk_recheck_is_shown_and_reaches_m_of_m(
     client.login(username="admin", password=PASSWORD)
 
     seen = []
-    real_evaluate = services.evaluate
+    real_evaluate = services.evaluate_many
 
-    def watching(record, assignment):  # the progress a polling page sees while the work goes on
+    def watching(records, assignment):  # the progress a polling page sees while the work goes on
         seen.append(client.get(reverse("job_status", args=[job.pk])).json()["done"])
-        return real_evaluate(record, assignment)
+        return real_evaluate(records, assignment)
 
-    services.evaluate = watching
+    services.evaluate_many = watching
     try:
         deliver(enqueued)
     finally:
-        services.evaluate = real_evaluate
+        services.evaluate_many = real_evaluate
     assert sorted(set(seen)) == [0, 40, 80, 120], "progress is written after every batch"
 
     job.refresh_from_db()
@@ -151,34 +152,36 @@ def test_a_bulk_recheck_does_not_overwrite_a_grade_stored_while_it_ran(
 ):
     subs = stored(world, 3)
     start_recheck(world, subs, django_capture_on_commit_callbacks)
-    real_evaluate = services.evaluate
+    real_evaluate = services.evaluate_many
 
-    def evaluate_while_a_worker_stores(record, assignment):
+    def evaluate_while_a_worker_stores(records, assignment):
         Submission.objects.filter(pk=subs[0].pk).update(score=7, times_graded=1)  # a re-execution finished
-        return real_evaluate(record, assignment)
+        return real_evaluate(records, assignment)
 
-    monkeypatch.setattr(services, "evaluate", evaluate_while_a_worker_stores)
+    monkeypatch.setattr(services, "evaluate_many", evaluate_while_a_worker_stores)
     deliver(enqueued)
     assert as_stored(subs[0])[0] == 7
     assert as_stored(subs[1]) == one_by_one(subs[1])
 
 
-def test_a_re_check_that_can_read_the_record_again_grades_the_submission_again(
+def test_a_re_check_whose_checks_sandbox_fails_keeps_the_stored_grades_and_the_next_one_applies(
     world, enqueued, django_capture_on_commit_callbacks, monkeypatch
 ):
     subs = stored(world, 2)
-    real_evaluate = services.evaluate
+    before = [as_stored(submission) for submission in subs]
+    real_evaluate = services.evaluate_many
 
-    def broken(record, assignment):  # a bug in the checks of the day
-        raise ValueError("a bug in a check loader")
+    def broken(records, assignment):  # the checks sandbox of the day cannot start: ours, not the students'
+        raise InfrastructureError("the checks zygote failed to start")
 
-    monkeypatch.setattr(services, "evaluate", broken)
+    monkeypatch.setattr(services, "evaluate_many", broken)
     start_recheck(world, subs, django_capture_on_commit_callbacks)
     deliver(enqueued)
-    subs[0].refresh_from_db()
-    assert subs[0].status == Submission.Status.NOT_GRADABLE and "ValueError" in subs[0].problem
+    for submission, stored_before in zip(subs, before, strict=True):
+        submission.refresh_from_db()
+        assert submission.status == Submission.Status.GRADED and as_stored(submission) == stored_before
 
-    monkeypatch.setattr(services, "evaluate", real_evaluate)  # fixed and deployed
+    monkeypatch.setattr(services, "evaluate_many", real_evaluate)  # fixed and deployed
     start_recheck(world, subs, django_capture_on_commit_callbacks)
     deliver(enqueued)
     for submission in subs:
