@@ -82,3 +82,16 @@ class AssignmentSettingsForm(forms.ModelForm):
         if value > 100:
             raise forms.ValidationError("A penalty is at most 100%.")
         return value
+
+
+class PackageUploadForm(forms.Form):
+    package = forms.FileField(help_text="A .zip of the package folder (assignment.toml at its top or in one folder).")
+
+    def clean_package(self):
+        from engine.package_store import MAX_ARCHIVE_BYTES
+
+        # Checked on the size Django reports, before the file is read into memory.
+        upload = self.cleaned_data["package"]
+        if upload.size > MAX_ARCHIVE_BYTES:
+            raise forms.ValidationError(f"{upload.name} is {upload.size} bytes; the limit is {MAX_ARCHIVE_BYTES}.")
+        return upload

@@ -22,13 +22,14 @@ from django.utils import timezone
 
 from engine import package_store
 from engine.assignments import Assignment as EngineAssignment
-from engine.grading import evaluate
+from engine.grading import evaluate_many
 from engine.record import RunRecord
 from engine.validation import Outcome, PackageError, expectations, validate
 from submissions import services
 from submissions.models import Assignment, BulkJob, Course, PackageVersion, Submission
 
 logger = logging.getLogger(__name__)
+PREVIEW_CHUNK = 200  # stored runs read, and sent to the checks' sandbox, at a time
 # What a re-check touches (services.submissions_recheck): runs no worker is grading now.
 _SETTLED = (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE)
 
@@ -236,28 +237,36 @@ def package_preview(*, version: PackageVersion) -> Preview:
         .prefetch_related("overrides")
         .order_by("student__username", "pk")
     )
-    changes, count = [], 0
-    for submission in rows.iterator(chunk_size=200):
+    changes, count, chunk = [], 0, []
+    for submission in rows.iterator(chunk_size=PREVIEW_CHUNK):
         count += 1
-        old = (
-            _score(submission.score, submission.max_score)
-            if submission.status == Submission.Status.GRADED
-            else "not gradable"
-        )
-        try:
-            results = evaluate(RunRecord.from_dict(submission.run_record), new)
-        except Exception as error:  # noqa: BLE001 - a record that cannot be re-checked ends not gradable
-            now = f"not gradable ({type(error).__name__})"
-        else:
-            now = _score(sum(r.points for r in results), sum(r.max_points for r in results))
-        if now != old:
-            changes.append(
-                ScoreChange(
-                    submission.pk, submission.student.username, old, now, submission.current_override is not None
-                )
-            )
+        chunk.append(submission)
+        if len(chunk) == PREVIEW_CHUNK:
+            changes += _changes(chunk, new)
+            chunk = []
+    changes += _changes(chunk, new)
     current, _ = assignment.definition()
     return Preview(assignment, count, changes, _rerun_advised(current, new) if count else [])
+
+
+def _changes(submissions: list[Submission], new: EngineAssignment) -> list[ScoreChange]:
+    """The scores the new checks give these stored runs, where they differ (one checks sandbox per chunk)."""
+    readable, changes = [], []
+    for submission in submissions:
+        try:
+            readable.append((submission, RunRecord.from_dict(submission.run_record)))
+        except Exception as error:  # noqa: BLE001 - a record a re-check cannot read ends not gradable
+            changes.append(_change(submission, f"not gradable ({type(error).__name__})"))
+    results = evaluate_many([record for _, record in readable], new)
+    for (submission, _), checks in zip(readable, results, strict=True):
+        changes.append(_change(submission, _score(sum(r.points for r in checks), sum(r.max_points for r in checks))))
+    return sorted((c for c in changes if c.old != c.new), key=lambda c: (c.student, c.submission_id))
+
+
+def _change(submission: Submission, new: str) -> ScoreChange:
+    graded = submission.status == Submission.Status.GRADED
+    old = _score(submission.score, submission.max_score) if graded else "not gradable"
+    return ScoreChange(submission.pk, submission.student.username, old, new, submission.current_override is not None)
 
 
 def _score(score: int | None, max_score: int | None) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from submissions import views
+from submissions import package_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,10 @@ urlpatterns = [
     path("submissions/<int:pk>/override/", views.submission_override, name="override"),
     path("submissions/<int:pk>/override/remove/", views.submission_override_remove, name="override_remove"),
     path("submissions/<int:pk>/rerun/", views.submission_rerun, name="submission_rerun"),
+    path("courses/<int:pk>/packages/", package_views.course_packages, name="course_packages"),
+    path("packages/<int:pk>/", package_views.package_version, name="package_version"),
+    path("packages/<int:pk>/status/", package_views.package_version_status, name="package_version_status"),
+    path("packages/<int:pk>/publish/", package_views.package_publish, name="package_publish"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status/", views.job_status, name="job_status"),
 ]
