@@ -27,6 +27,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from engine.package_store import zip_folder
 from tests.e2e.conftest import ARTIFACTS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "assignments" / "s3-content-manager" / "examples"
@@ -357,3 +358,67 @@ def test_no_page_of_the_site_or_the_admin_is_broken_by_the_content_security_poli
         entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]
     ]
     assert refused == []
+
+
+NEW_COURSE = """
+from django.contrib.auth import get_user_model
+from submissions.models import Course
+users = get_user_model().objects
+course, _ = Course.objects.get_or_create(code="cloud-labs", defaults={"name": "Cloud Labs"})
+course.instructors.add(users.get(username="ada"))
+course.students.add(users.get(username="alice"))
+"""
+
+
+def course_section(driver: WebDriver, name: str):
+    return driver.find_element(By.XPATH, f"//section[h2[normalize-space()='{name}']]")
+
+
+def test_an_instructor_publishes_lab_07_as_a_package_and_a_student_is_graded_with_it(browser, stack, workers, tmp_path):
+    stack.shell(NEW_COURSE)
+    archive = tmp_path / "lab07.zip"
+    archive.write_bytes(zip_folder(LAB07))
+    log_in(browser, stack.url, "ada")
+    course_section(browser, "Cloud Labs").find_element(By.LINK_TEXT, "Publish a lab").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Publish a lab: Cloud Labs"))
+
+    with workers.holding("admin"):
+        browser.find_element(By.CSS_SELECTOR, "#package-form input[type=file]").send_keys(str(archive))
+        browser.find_element(By.CSS_SELECTOR, "#package-form button").click()
+        wait(browser).until(EC.url_matches(r"/packages/\d+/$"))
+        status = browser.find_element(By.ID, "package-status")
+        assert status.text == "Validating: 0 of 25 scripts graded"
+        assert not browser.find_elements(By.ID, "publish-form")
+        screenshot(browser, "package-validating.png")
+
+    # The validation runs on a worker; the page shows its progress in place, then reloads once.
+    progress = browser.find_element(By.ID, "package-progress")
+    wait(browser, GRADING_TIMEOUT).until(lambda _: int(progress.get_attribute("value") or 0) > 0)
+    wait(browser, GRADING_TIMEOUT).until(EC.staleness_of(status))
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "package-status"), "Valid: ready to publish"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#validation-report tbody tr")
+    assert len(rows) == 25 and all(row.get_attribute("class") == "ok" for row in rows)
+    client = browser.find_element(By.CSS_SELECTOR, '#validation-report tr[data-script="solutions/client.py"]')
+    assert "10/10" in client.text
+    assert "no submissions yet" in browser.find_element(By.ID, "preview-summary").text
+    screenshot(browser, "package-valid.png")
+
+    browser.find_element(By.CSS_SELECTOR, "#publish-form button").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".message"), "Published version 1"))
+    assert not browser.find_elements(By.ID, "publish-form")
+    assert LAB07_TITLE in browser.find_element(By.ID, "current-for").text
+    screenshot(browser, "package-published.png")
+
+    log_in(browser, stack.url, "alice")
+    course_section(browser, "Cloud Labs").find_element(By.LINK_TEXT, LAB07_TITLE).click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), LAB07_TITLE))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(
+        str(LAB07 / "solutions" / "client.py")
+    )
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait(browser).until(EC.url_matches(r"/submissions/\d+/$"))
+    wait(browser, GRADING_TIMEOUT).until(EC.text_to_be_present_in_element((By.ID, "live-status"), "Graded"))
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "score")))
+    assert browser.find_element(By.ID, "score").text == "10/10"
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".checks li.pass")) == 5
+    screenshot(browser, "package-student-graded.png")
