@@ -28,7 +28,7 @@ def migrated(tmp_path_factory) -> Path:
     database = tmp_path_factory.mktemp("db") / "template.sqlite3"
     env = environment(database, tmp_path_factory.mktemp("cache"))
     run(env, "migrate", "--noinput")
-    run(env, "shell", "-c", SETUP)
+    run(env, "shell", "--no-imports", "-c", SETUP)
     return database
 
 
@@ -61,7 +61,7 @@ def publish(env, path: Path, *options: str) -> subprocess.CompletedProcess:
 
 
 def query(env, code: str) -> str:
-    result = run(env, "shell", "-c", "from submissions.models import *\n" + code)
+    result = run(env, "shell", "--no-imports", "-c", "from submissions.models import *\n" + code)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import get_resolver, reverse
 
-from submissions.models import BulkJob
+from submissions.models import BulkJob, PackageVersion
 from tests.factories import PASSWORD, make_submission
 
 # Expected status per user; 302 for a POST that did its work and redirected.
@@ -22,11 +22,16 @@ ADMIN_POST = {**ADMIN_ONLY, "admin": 302}
 def objects(world):
     submission = make_submission(world.assignment, world.alice, score=6)
     job = BulkJob.objects.create(kind="recheck", description="x", total=0, created_by=world.admin)
-    return {"submission": submission, "assignment": world.assignment, "job": job}
+    # Refused, so that publishing it does nothing but say so.
+    version = PackageVersion.objects.create(
+        course=world.course, slug="lab", number=1, title="Lab", archive=b"", sha256="0" * 64, status="invalid"
+    )
+    return {"submission": submission, "assignment": world.assignment, "job": job, "version": version}
 
 
 def cases(objects):
     a, s, j = objects["assignment"].pk, objects["submission"].pk, objects["job"].pk
+    c, v = objects["assignment"].course_id, objects["version"].pk
     return [
         ("get", reverse("assignment", args=[a]), {}, COURSE_MEMBER),
         ("get", reverse("gradebook", args=[a]), {}, TEACHER),
@@ -45,6 +50,10 @@ def cases(objects):
         ("post", reverse("submission_rerun", args=[s]), {"kind": "recheck"}, {**ADMIN_POST, "bob": 404, "eve": 404}),
         ("get", reverse("job", args=[j]), {}, ADMIN_ONLY),
         ("get", reverse("job_status", args=[j]), {}, ADMIN_ONLY),
+        ("get", reverse("course_packages", args=[c]), {}, TEACHER),
+        ("get", reverse("package_version", args=[v]), {}, TEACHER),
+        ("get", reverse("package_version_status", args=[v]), {}, TEACHER),
+        ("post", reverse("package_publish", args=[v]), {}, {**TEACHER, "ada": 302, "admin": 302}),
     ]
 
 
