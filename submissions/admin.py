@@ -3,7 +3,16 @@ from django.db.models import F
 from django.shortcuts import redirect
 
 from submissions import services
-from submissions.models import Assignment, BulkJob, CheckOutcome, Course, ScoreOverride, Submission, SubmissionFile
+from submissions.models import (
+    Assignment,
+    BulkJob,
+    CheckOutcome,
+    Course,
+    PackageVersion,
+    ScoreOverride,
+    Submission,
+    SubmissionFile,
+)
 
 
 def _start(request, kind: str, submissions, description: str):
@@ -87,8 +96,10 @@ class CourseAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ("title", "course", "spec", "deadline", "late_policy", "counting")
+    list_display = ("title", "course", "spec", "package_version", "deadline", "late_policy", "counting")
     list_filter = ("course",)
+    # Set by publishing (the course's "Publish a lab" page, or manage.py assignment publish), which re-checks.
+    readonly_fields = ("package_version",)
     actions = [recheck_assignments, reexecute_assignments]
 
 
@@ -136,6 +147,23 @@ class ScoreOverrideAdmin(admin.ModelAdmin):
     # The history of a score is kept: entries are added, never edited. (Deleting stays
     # possible, as the admin's deletion of a submission must be able to cascade.)
     list_display = ("submission", "score", "created_by", "created_at", "reason")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PackageVersion)
+class PackageVersionAdmin(admin.ModelAdmin):
+    # Every version is kept as uploaded: read here, published from the course's pages.
+    list_display = ("course", "slug", "number", "status", "uploaded_by", "created_at", "published_at")
+    list_filter = ("course", "status")
+    exclude = ("archive",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("archive")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

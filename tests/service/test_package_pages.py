@@ -139,3 +139,12 @@ def test_a_refused_version_cannot_be_published_by_posting_anyway(client, world, 
     response = as_user(client, world.ada).post(reverse("package_publish", args=[version.pk]), follow=True)
     assert "Not published: version 1 is refused" in response.content.decode()
     assert not world.course.assignments.filter(spec="dynamodb-inventory").exists()
+
+
+def test_the_admin_lists_versions_read_only_without_their_bytes(client, world, tmp_path):
+    version = stored(world, tmp_path)
+    as_user(client, world.admin)
+    listing = client.get(reverse("admin:submissions_packageversion_changelist"))
+    assert listing.status_code == 200 and "dynamodb-inventory" in listing.content.decode()
+    page = client.get(reverse("admin:submissions_packageversion_change", args=[version.pk]))
+    assert page.status_code == 200 and "field-archive" not in page.content.decode()
