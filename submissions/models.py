@@ -107,8 +107,10 @@ class Assignment(models.Model):
         help_text="The assignment package (assignments/<slug>/assignment.toml), unless a version is published",
     )
     # The published package version it grades with; none: the package in the repository named by spec.
+    # SET_NULL, not PROTECT: deleting the course deletes both (Django's PROTECT check does not see
+    # the submissions it fast-deletes); versions are never deleted otherwise.
     package_version = models.ForeignKey(
-        PackageVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="current_for"
+        PackageVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="current_for"
     )
     title = models.CharField(max_length=200)
     instructions = models.TextField(blank=True)
@@ -217,7 +219,7 @@ class Submission(models.Model):
     times_graded = models.PositiveIntegerField(default=0)
     # The package version whose checks gave the score (none: the repository's package).
     package_version = models.ForeignKey(
-        PackageVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PackageVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

@@ -210,3 +210,11 @@ def test_publishing_from_the_pages_re_checks_in_the_background_on_the_admin_queu
         published = packages.package_publish(version=second, by=world.ada, background=True)
     assert published.rechecked == 1
     assert [(name, options["queue"]) for name, _, options in enqueued] == [("recheck_submissions", "admin")]
+
+
+def test_a_course_with_published_versions_and_graded_submissions_can_still_be_deleted(world, tmp_path):
+    version = valid_version(world, tmp_path)
+    assignment = packages.package_publish(version=version, by=world.ada).assignment
+    make_submission(assignment, world.alice, score=10, package_version=version)
+    world.course.delete()
+    assert not PackageVersion.objects.exists() and not Assignment.objects.filter(pk=assignment.pk).exists()
