@@ -65,6 +65,10 @@ class PackageVersion(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.VALIDATING)
+    # When its validation message was sent, and when a worker began on it: the sweep sends
+    # again what no worker began (a lost message) or what a killed worker left.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     done = models.PositiveIntegerField(default=0)  # solutions and examples graded so far
     total = models.PositiveIntegerField(default=0)
     # The validation's outcome, as `manage.py assignment validate --json` prints it.

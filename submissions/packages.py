@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from engine import package_store
@@ -61,12 +63,17 @@ def package_upload(*, course: Course, data: bytes, by, background: bool = True) 
             sha256=package_store.sha256_of(data),
             uploaded_by=by,
             total=len(expectations(definition)),
+            sent_at=timezone.now() if background else None,
         )
         if background:
-            from submissions import tasks
-
-            transaction.on_commit(lambda: tasks.validate_package.apply_async((version.pk,), queue="admin"), robust=True)
+            transaction.on_commit(lambda: _send(version.pk), robust=True)
     return version
+
+
+def _send(version_id: int) -> None:
+    from submissions import tasks
+
+    tasks.validate_package.apply_async((version_id,), queue="admin")
 
 
 def inspect(data: bytes) -> EngineAssignment:
@@ -102,6 +109,7 @@ def package_validate(
     version = PackageVersion.objects.get(pk=version_id)
     if version.status != PackageVersion.Status.VALIDATING:
         return version
+    PackageVersion.objects.filter(pk=version_id).update(started_at=timezone.now())
     try:
         definition = version.engine_assignment()
         outcomes = validate(
@@ -184,6 +192,24 @@ def report_table(report: dict) -> str:
     verdict = "valid" if report["valid"] else "NOT valid"
     lines.append(f"{good} of {len(report['results'])} graded as declared: the package is {verdict}.")
     return "\n".join(lines)
+
+
+def validations_sweep(*, now=None) -> int:
+    """Send again the validations whose message was lost (no worker began within a lease) or
+    whose worker was killed (begun longer ago than the task's hard time limit). Returns how many."""
+    now = now or timezone.now()
+    hard_limit = timedelta(seconds=settings.PACKAGE_VALIDATION_SOFT_TIME_LIMIT + 30 + settings.GRADING_LEASE_MARGIN_S)
+    lost = Q(started_at=None, sent_at__lt=now - services.lease_duration()) | Q(started_at__lt=now - hard_limit)
+    # While the admin queue has a backlog, a long wait is just a queue (as for submissions).
+    if services.broker_backlog("admin"):
+        return 0
+    stuck = list(
+        PackageVersion.objects.filter(lost, status=PackageVersion.Status.VALIDATING).values_list("pk", flat=True)
+    )
+    for version_id in stuck:
+        PackageVersion.objects.filter(pk=version_id).update(sent_at=now, started_at=None, done=0)
+        _send(version_id)
+    return len(stuck)
 
 
 def status_payload(version: PackageVersion) -> dict:

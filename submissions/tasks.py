@@ -37,7 +37,7 @@ def reexecute_submission(submission_id: int, job_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sweep_stuck() -> int:
-    return services.sweep_stuck()
+    return services.sweep_stuck() + packages.validations_sweep()
 
 
 # Grading a whole package (its solutions and examples) takes longer than one submission.

@@ -218,3 +218,36 @@ def test_a_course_with_published_versions_and_graded_submissions_can_still_be_de
     make_submission(assignment, world.alice, score=10, package_version=version)
     world.course.delete()
     assert not PackageVersion.objects.exists() and not Assignment.objects.filter(pk=assignment.pk).exists()
+
+
+def test_the_sweep_sends_again_a_validation_whose_message_was_lost_or_whose_worker_was_killed(
+    world, tmp_path, sent, monkeypatch, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from submissions import services
+
+    monkeypatch.setattr(services, "broker_backlog", lambda queue: 0)
+    now = timezone.now()
+    lost, killed, running, done = (stored_validating(world, tmp_path / str(n)) for n in range(4))
+    PackageVersion.objects.filter(pk=lost.pk).update(sent_at=now - timedelta(hours=1))
+    hard_limit = settings.PACKAGE_VALIDATION_SOFT_TIME_LIMIT + 30 + settings.GRADING_LEASE_MARGIN_S
+    long_ago = now - timedelta(seconds=hard_limit + 1)
+    PackageVersion.objects.filter(pk=killed.pk).update(sent_at=long_ago, started_at=long_ago, done=3)
+    PackageVersion.objects.filter(pk=running.pk).update(sent_at=long_ago, started_at=now - timedelta(seconds=60))
+    PackageVersion.objects.filter(pk=done.pk).update(sent_at=long_ago, status=PackageVersion.Status.VALID)
+
+    assert packages.validations_sweep(now=now) == 2
+    assert sorted(args for args, _ in sent) == sorted([(lost.pk,), (killed.pk,)])
+    killed.refresh_from_db()
+    assert (killed.sent_at, killed.started_at, killed.done) == (now, None, 0)
+    assert packages.validations_sweep(now=now) == 0  # sent again just now: not again at the next sweep
+    monkeypatch.setattr(services, "broker_backlog", lambda queue: 5)
+    assert packages.validations_sweep(now=now + timedelta(days=1)) == 0  # a backlog is just a queue
+
+
+def stored_validating(world, where) -> PackageVersion:
+    data = zipped(trimmed_lab07(where))
+    return packages.package_upload(course=world.course, data=data, by=world.ada, background=False)
