@@ -1,10 +1,11 @@
 """Client side of the checks zygote: a package's check modules run confined, never in the grader.
 
-run_package_checks() sends the package's check sources and the run records to a
-fork of the zygote (engine/check_zygote.py) and reads one answer per (record,
-check). A check that raises, returns garbage or runs out of memory answers with
-an error; one that hangs past its timer, or kills its own process, is stopped
-and answered for here, and the rest go on in a fresh fork.
+CheckZygote.run() sends the package's folder and the run records to a fork of
+the zygote (engine/check_zygote.py) and reads one answer per (record, check),
+the fork seeing that folder read-only and nothing else of ours. A check that
+raises, returns garbage or runs out of memory answers with an error; one that
+hangs past its timer, or kills its own process, is stopped and answered for
+here, and the rest go on in a fresh fork.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ CHECK_MEMORY_MIB = int(os.environ.get("LABGRADER_CHECK_MEMORY_MIB", "512"))
 # One uid for every evaluation, owning nothing: each runs in a pid namespace of its own,
 # so evaluations cannot signal one another even so.
 CHECKS_UID = int(os.environ.get("LABGRADER_CHECKS_UID", str(slots.SLOT_UID_BASE - 1)))
-MAX_SOURCE_BYTES = 1 << 20
 # Beyond the check's own timer: reading a large record. Less than the fork's CPU
 # allowance beyond its timers (check_zygote), so that a stuck check is ours to stop.
 _GRACE_S = 2.0
@@ -51,14 +51,6 @@ class CheckAnswer:
     error: str | None = None  # the check itself failed: why
 
 
-def check_sources(checks_dir: Path) -> dict[str, str]:
-    """A package's check modules and helpers, by file name: all a fork gets of the package."""
-    sources = {path.name: path.read_text(encoding="utf-8") for path in sorted(checks_dir.glob("*.py"))}
-    if sum(len(text) for text in sources.values()) > MAX_SOURCE_BYTES:
-        raise ValueError(f"{checks_dir}: check modules hold more than {MAX_SOURCE_BYTES >> 20} MiB")
-    return sources
-
-
 class CheckZygote:
     """Owns one checks zygote process; started lazily, restarted if it died."""
 
@@ -69,14 +61,15 @@ class CheckZygote:
 
     def run(
         self,
-        sources: dict[str, str],
+        package_dir: Path | None,
         check_ids: list[str],
         records: list[dict],
     ) -> list[list[CheckAnswer]]:
-        """One answer per check (in check_ids' order) per record."""
+        """One answer per check (in check_ids' order) per record; the fork sees package_dir read-only."""
         total = len(records) * len(check_ids)
         answers: list[CheckAnswer | None] = [None] * total
-        request = {"sources": sources, "checks": check_ids, "records": records}
+        package = str(package_dir.resolve()) if package_dir else None
+        request = {"package_dir": package, "checks": check_ids, "records": records}
         request |= {"check_s": CHECK_S, "memory_mib": CHECK_MEMORY_MIB}
         at = 0
         while at < total:

@@ -11,11 +11,12 @@ Each evaluation is one fork that, before it runs a line of the package:
    /tmp, no database socket, nothing writable that outlives it;
 3. drops to the checks uid for good, under rlimits on memory, CPU time,
    processes and file size;
-4. imports the package's modules from the request (never from a disk) and
-   runs each check under a timer, writing one JSON line per verdict.
+4. imports the package's check modules from its folder, bound read-only at its
+   own path (so a module may read the package's files/ beside it), and runs
+   each check under a timer, writing one JSON line per verdict.
 
 Protocol, one connection per evaluation (client: engine/check_host.py):
-  client -> {"sources": {"table_ready.py": "..."}, "checks": [ids], "records": [dicts],
+  client -> {"package_dir": path, "checks": [ids], "records": [dicts],
              "start": N, "check_s": S, "memory_mib": M}\\n
   fork   -> {"pid": P}\\n  (the process to kill, with all of its namespace, on a deadline)
   fork   -> {"at": N, "name": ..., "passed": bool, "feedback": str, "error": str | null}\\n
@@ -28,23 +29,23 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
-import importlib.abc
-import importlib.machinery
 import json
 import os
 import pkgutil
 import resource
+import shutil
 import signal
 import socket
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 import checks
+from checks import packaged
 from checks.base import Verdict
 from engine import confine, record
 
-PACKAGE = "labgrader_package_checks"
 _PR_SET_PDEATHSIG = 1
 _FEEDBACK_CHARS = 4000
 _REQUEST_TIMEOUT_S = 30
@@ -57,33 +58,6 @@ class CheckTimedOut(BaseException):
     """Raised in a check by its timer. BaseException: a check's `except Exception` must not swallow it."""
 
 
-class _PackageSources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports the package's checks folder from the request: `labgrader_package_checks.<module>`,
-    with relative imports between its modules, and nothing read from a disk."""
-
-    def __init__(self, sources: dict[str, str]):
-        self.sources = sources
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname == PACKAGE:
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        module = fullname.removeprefix(PACKAGE + ".")
-        if module != fullname and f"{module}.py" in self.sources:
-            return importlib.machinery.ModuleSpec(fullname, self, origin=f"checks/{module}.py")
-        return None
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module):
-        if module.__name__ == PACKAGE:
-            module.__path__ = []
-            return
-        filename = module.__spec__.origin
-        source = self.sources[filename.removeprefix("checks/")]
-        exec(compile(source, filename, "exec"), module.__dict__)  # noqa: S102 - the confined fork's whole purpose
-
-
 def _enter_namespaces(unshared_w: int, mapped_r: int) -> None:
     os.environ.clear()
     confine.unshare_namespaces(pid=True)
@@ -92,11 +66,14 @@ def _enter_namespaces(unshared_w: int, mapped_r: int) -> None:
         raise RuntimeError("the zygote did not map the checks uid")
 
 
-def _become_init_and_drop(uid: int | None, memory_mib: int, cpu_s: int) -> None:
+def _become_init_and_drop(uid: int | None, memory_mib: int, cpu_s: int, package_dir: str | None) -> None:
     """In the fork's child, pid 1 of the new pid namespace: dies with its parent."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     address_space = _current_address_space() + memory_mib * 1024 * 1024  # while /proc is still there
-    confine.build_read_only_root(import_dirs)
+    visible = list(import_dirs)
+    if package_dir and not any(package_dir == d or package_dir.startswith(d + "/") for d in visible):
+        visible.append(package_dir)
+    confine.build_read_only_root(visible)
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0) if uid is not None else (4096, 4096))
@@ -116,7 +93,7 @@ def _current_address_space() -> int:
 
 def evaluate(request: dict, out) -> None:
     """Every (record, check) from request["start"] on, one JSON line each."""
-    sys.meta_path.insert(0, _PackageSources(request["sources"]))
+    checks_dir = Path(request["package_dir"] or "/nonexistent") / "checks"
     check_ids: list[str] = request["checks"]
     records = request["records"]
     check_s = request["check_s"]
@@ -134,7 +111,7 @@ def evaluate(request: dict, out) -> None:
             signal.setitimer(signal.ITIMER_REAL, check_s)
             try:
                 if check_id not in modules:
-                    modules[check_id] = importlib.import_module(f"{PACKAGE}.{check_id}")
+                    modules[check_id] = packaged.load_check(checks_dir, check_id)
                 module = modules[check_id]
                 if isinstance(getattr(module, "NAME", None), str):
                     answer["name"] = module.NAME[:200]
@@ -169,7 +146,7 @@ def _serve(conn: socket.socket, uid: int | None, handshake: tuple[int, int]) -> 
     init = os.fork()
     if init == 0:
         try:
-            _become_init_and_drop(uid, request["memory_mib"], cpu_s)
+            _become_init_and_drop(uid, request["memory_mib"], cpu_s, request["package_dir"])
             evaluate(request, conn.makefile("w", encoding="utf-8"))
         finally:
             os._exit(0)
@@ -217,12 +194,14 @@ def _reap_children(*_: object) -> None:
             return
 
 
-def _exit_when_owner_dies() -> None:
-    """The owner holds our stdin open; EOF means it died."""
+def _exit_when_owner_dies(control_path: str) -> None:
+    """The owner holds our stdin open; EOF means it died (even by SIGKILL, when it
+    cannot remove our control directory: we do)."""
 
     def watch() -> None:
         while os.read(0, 1024):
             pass
+        shutil.rmtree(os.path.dirname(control_path), ignore_errors=True)
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -238,7 +217,7 @@ def main(control_path: str, uid: str) -> None:
     _import_library()
     here = os.path.dirname(os.path.abspath(__file__))
     import_dirs.extend(confine.python_import_dirs(here, os.path.join(os.path.dirname(here), "checks")))
-    _exit_when_owner_dies()
+    _exit_when_owner_dies(control_path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control_path)
     os.chmod(control_path, 0o600)

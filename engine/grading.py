@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.assignments import Assignment, CheckSpec
-from engine.check_host import CheckAnswer, check_sources, shared_check_zygote
+from engine.check_host import CheckAnswer, shared_check_zygote
 from engine.files import SubmittedFile, choose_entry_point
 from engine.motoserver import MotoZygote
 from engine.record import RunRecord
@@ -73,8 +73,8 @@ def evaluate_many(records: list[RunRecord], assignment: Assignment) -> list[list
     instructor's code never runs in the grader's process."""
     if not records:
         return []
-    sources = check_sources(assignment.package_dir / "checks") if assignment.package_dir else {}
-    answers = shared_check_zygote().run(sources, [c.id for c in assignment.checks], [r.to_dict() for r in records])
+    check_ids = [c.id for c in assignment.checks]
+    answers = shared_check_zygote().run(assignment.package_dir, check_ids, [r.to_dict() for r in records])
     return [[_result(spec, answer) for spec, answer in zip(assignment.checks, row, strict=True)] for row in answers]
 
 

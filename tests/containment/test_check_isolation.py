@@ -184,3 +184,15 @@ def test_checks_share_no_state_across_evaluations(tmp_path):
     counter = "COUNT = []\ndef check(record):\n    COUNT.append(1)\n    return passed(str(len(COUNT)))\n"
     assignment = package_with(tmp_path, counter=counter)
     assert [results_of(assignment)["counter"].feedback for _ in range(3)] == ["1", "1", "1"]
+
+
+def test_a_check_reads_its_own_packages_files_beside_it(tmp_path):
+    reads = (
+        "from pathlib import Path\n"
+        "def check(record):\n"
+        "    return passed((Path(__file__).parent.parent / 'files' / 'data.csv').read_text())\n"
+    )
+    assignment = package_with(tmp_path, reads=reads)
+    (assignment.package_dir / "files").mkdir()
+    (assignment.package_dir / "files" / "data.csv").write_text("sku,qty\n")
+    assert results_of(assignment)["reads"].feedback == "sku,qty\n"
