@@ -75,6 +75,9 @@ class PackageVersion(models.Model):
     report = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)  # why it was refused
     published_at = models.DateTimeField(null=True, blank=True)  # when first made an assignment's current version
+    # Which stored scores publishing it would change (packages.preview_as_stored), computed
+    # by a worker: the checks run in a sandbox only the grading hosts can make. None: not yet.
+    preview = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["course", "slug", "-number"]

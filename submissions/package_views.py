@@ -5,6 +5,8 @@ Thin over submissions.packages; only the course's instructors and staff (selecto
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,7 +14,6 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from engine.errors import InfrastructureError
 from submissions import packages, selectors
 from submissions.forms import PackageUploadForm
 from submissions.models import Course, PackageVersion
@@ -55,15 +56,30 @@ def course_packages(request, pk: int):
 @login_required
 def package_version(request, pk: int):
     version = _version_for(request.user, pk)
-    preview, preview_problem = None, ""
-    if version.status in (PackageVersion.Status.VALID, PackageVersion.Status.PUBLISHED):
-        try:
-            preview = packages.package_preview(version=version)
-        except InfrastructureError as error:
-            preview_problem = str(error)
-    current_for = version.current_for.first()
-    context = {"version": version, "preview": preview, "preview_problem": preview_problem, "current_for": current_for}
+    publishable = version.status in (PackageVersion.Status.VALID, PackageVersion.Status.PUBLISHED)
+    preview, preview_problem = packages.stored_preview(version) if publishable else (None, "")
+    context = {
+        "version": version,
+        "publishable": publishable,
+        "preview": preview,
+        "preview_problem": preview_problem,
+        "preview_at": _when((version.preview or {}).get("computed_at")),
+        "current_for": version.current_for.first(),
+        # The page polls until the validation and then the preview are done.
+        "settled": version.finished and (not publishable or version.preview is not None),
+    }
     return render(request, "submissions/package_version.html", context)
+
+
+def _when(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
+
+
+@login_required
+@require_POST
+def package_preview_refresh(request, pk: int):
+    packages.preview_refresh(version=_version_for(request.user, pk))
+    return redirect("package_version", pk=pk)
 
 
 @login_required

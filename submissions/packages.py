@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from engine import package_store
 from engine.assignments import Assignment as EngineAssignment
+from engine.errors import InfrastructureError
 from engine.grading import evaluate_many
 from engine.record import RunRecord
 from engine.validation import Outcome, PackageError, expectations, validate
@@ -123,6 +124,8 @@ def package_validate(
         report = validation_report(definition, outcomes)
         status = PackageVersion.Status.VALID if report["valid"] else PackageVersion.Status.INVALID
         _finish(version, status, report, refusal(report))
+        if report["valid"]:
+            preview_store(version_id=version_id)
     version.refresh_from_db()
     return version
 
@@ -222,6 +225,7 @@ def status_payload(version: PackageVersion) -> dict:
         "total": version.total,
         "finished": version.finished,
         "reason": version.reason,
+        "preview_ready": version.preview is not None,
     }
 
 
@@ -244,6 +248,44 @@ class Preview:
     changes: list[ScoreChange]
     # What a re-check of a stored run cannot show: the runs were made with the old stdin, files, limits.
     rerun_advised: list[str]
+
+
+def preview_store(*, version_id: int) -> None:
+    """Compute the version's preview and keep it, for its page (which cannot run checks itself)."""
+    version = PackageVersion.objects.get(pk=version_id)
+    try:
+        stored = preview_as_stored(package_preview(version=version))
+    except InfrastructureError as error:
+        stored = {"problem": str(error)}
+    stored["computed_at"] = timezone.now().isoformat()
+    PackageVersion.objects.filter(pk=version_id).update(preview=stored)
+
+
+def preview_refresh(*, version: PackageVersion) -> None:
+    """Forget the kept preview and have a worker compute it again (scores graded since count)."""
+    from submissions import tasks
+
+    PackageVersion.objects.filter(pk=version.pk).update(preview=None)
+    transaction.on_commit(lambda: tasks.preview_package.apply_async((version.pk,), queue="admin"), robust=True)
+
+
+def preview_as_stored(preview: Preview) -> dict:
+    return {
+        "assignment_id": preview.assignment.pk if preview.assignment else None,
+        "submissions": preview.submissions,
+        "changes": [asdict(change) for change in preview.changes],
+        "rerun_advised": preview.rerun_advised,
+    }
+
+
+def stored_preview(version: PackageVersion) -> tuple[Preview | None, str]:
+    """(the kept preview, "") or (None, why it could not be computed); (None, "") while it is computed."""
+    kept = version.preview
+    if kept is None or "problem" in kept:
+        return None, (kept or {}).get("problem", "")
+    assignment = Assignment.objects.filter(pk=kept["assignment_id"]).first() if kept["assignment_id"] else None
+    changes = [ScoreChange(**change) for change in kept["changes"]]
+    return Preview(assignment, kept["submissions"], changes, kept["rerun_advised"]), ""
 
 
 def course_assignment(course: Course, slug: str) -> Assignment | None:

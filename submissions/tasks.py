@@ -48,3 +48,8 @@ def sweep_stuck() -> int:
 )
 def validate_package(version_id: int) -> str:
     return packages.package_validate(version_id=version_id).status
+
+
+@shared_task(ignore_result=True)
+def preview_package(version_id: int) -> None:
+    packages.preview_store(version_id=version_id)

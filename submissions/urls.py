@@ -19,6 +19,7 @@ urlpatterns = [
     path("packages/<int:pk>/", package_views.package_version, name="package_version"),
     path("packages/<int:pk>/status/", package_views.package_version_status, name="package_version_status"),
     path("packages/<int:pk>/publish/", package_views.package_publish, name="package_publish"),
+    path("packages/<int:pk>/preview/", package_views.package_preview_refresh, name="package_preview_refresh"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status/", views.job_status, name="job_status"),
 ]

@@ -54,6 +54,7 @@ def cases(objects):
         ("get", reverse("package_version", args=[v]), {}, TEACHER),
         ("get", reverse("package_version_status", args=[v]), {}, TEACHER),
         ("post", reverse("package_publish", args=[v]), {}, {**TEACHER, "ada": 302, "admin": 302}),
+        ("post", reverse("package_preview_refresh", args=[v]), {}, {**TEACHER, "ada": 302, "admin": 302}),
     ]
 
 

@@ -41,6 +41,8 @@ def stored(world, tmp_path, status=PackageVersion.Status.VALID, **trim) -> Packa
     data = zipped(trimmed_lab07(tmp_path, **trim))
     version = packages.package_upload(course=world.course, data=data, by=world.ada, background=False)
     PackageVersion.objects.filter(pk=version.pk).update(status=status)
+    if status == PackageVersion.Status.VALID:
+        packages.preview_store(version_id=version.pk)  # as the validation task does
     version.refresh_from_db()
     return version
 
@@ -106,6 +108,7 @@ def test_an_upload_is_stored_as_validating_and_its_page_polls_the_status(
         "total": 1,
         "finished": False,
         "reason": "",
+        "preview_ready": False,
     }
 
 
@@ -132,6 +135,25 @@ def test_a_valid_version_says_it_creates_the_assignment_and_publishing_it_does(c
     assert "This is the current version of" in page and 'id="publish-form"' not in page
     versions = client.get(reverse("course_packages", args=[world.course.pk])).content.decode()
     assert 'version 1</a> <span class="badge">current</span>' in versions
+
+
+def test_the_preview_is_a_workers_to_compute_and_the_page_waits_for_it_before_offering_to_publish(
+    client, world, tmp_path, django_capture_on_commit_callbacks, monkeypatch
+):
+    version = stored(world, tmp_path)
+    sent = []
+    monkeypatch.setattr(tasks.preview_package, "apply_async", lambda *args, **kw: sent.append((args, kw)))
+    as_user(client, world.ada)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("package_preview_refresh", args=[version.pk]))
+    assert response.status_code == 302 and sent == [(((version.pk,),), {"queue": "admin"})]
+    page = client.get(reverse("package_version", args=[version.pk])).content.decode()
+    assert 'id="preview-pending"' in page and "package.js" in page and 'id="publish-form"' not in page
+    assert client.get(reverse("package_version_status", args=[version.pk])).json()["preview_ready"] is False
+
+    tasks.preview_package(version.pk)  # the worker's part
+    page = client.get(reverse("package_version", args=[version.pk])).content.decode()
+    assert 'id="preview-pending"' not in page and "package.js" not in page and 'id="publish-form"' in page
 
 
 def test_a_refused_version_cannot_be_published_by_posting_anyway(client, world, tmp_path):
