@@ -3,12 +3,14 @@
 Each is a package, a folder assignments/<slug>/ at the top of the repository:
 a manifest, assignment.toml, and beside it instructions.md (optional), files/
 (placed in the student's working directory), checks/ (the lab's check modules),
-solutions/ (reference solutions, full marks each) and examples/ (wrong examples,
-with examples/expected.toml naming the checks each must fail). docs/authoring.md.
+the state probes its manifest names (engine/probes.py), solutions/ (reference
+solutions, full marks each) and examples/ (wrong examples, with
+examples/expected.toml naming the checks each must fail). docs/authoring.md.
 """
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from types import ModuleType
 from checks import packaged
 from engine.files import SubmittedFile
 from engine.limits import Limits
+from engine.probes import MAX_SOURCE_BYTES, PackageProbe
 
 ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
 MANIFEST = "assignment.toml"
@@ -51,6 +54,8 @@ class Assignment:
     package_dir: Path | None = None
     # Placed in the student's working directory before the run; a submitted file of the same name wins.
     provided_files: tuple[SubmittedFile, ...] = ()
+    # The package's state probes ([probes]), one per service at most: run only inside the run's mock.
+    probes: tuple[PackageProbe, ...] = ()
 
     @property
     def max_score(self) -> int:
@@ -113,6 +118,7 @@ def parse(data: dict, package_dir: Path | None = None) -> Assignment:
     unknown = [s.id for s in specs if s.id not in own]
     if unknown:
         raise ValueError(f"assignment {slug} names unknown checks: {', '.join(unknown)}")
+    services = _services(data)
     return Assignment(
         slug=slug,
         title=data.get("title", slug),
@@ -120,9 +126,10 @@ def parse(data: dict, package_dir: Path | None = None) -> Assignment:
         stdin_template=data.get("stdin", "{username}\n"),
         instructions=data.get("instructions", "").strip(),
         limits=Limits.from_dict(data.get("limits", {})),
-        services=_services(data),
+        services=services,
         package_dir=package_dir,
         provided_files=_provided_files(package_dir) if package_dir else (),
+        probes=_probes(slug, data.get("probes", {}), services, package_dir),
     )
 
 
@@ -158,3 +165,54 @@ def _services(data: dict) -> tuple[str, ...]:
     if not isinstance(services, list) or not services or not all(isinstance(s, str) and s for s in services):
         raise ValueError(f"assignment {data['slug']}: services must be a non-empty list of AWS service names")
     return tuple(sorted(set(services)))
+
+
+def _probes(
+    slug: str, declared: object, services: tuple[str, ...], package_dir: Path | None
+) -> tuple[PackageProbe, ...]:
+    """[probes]: service = "path/in/the/package.py:function". Read here, never run here."""
+    if not isinstance(declared, dict):
+        raise ValueError(f'assignment {slug}: [probes] must map services to "file.py:function"')
+    return tuple(_probe(slug, service, spec, services, package_dir) for service, spec in sorted(declared.items()))
+
+
+def _probe(slug: str, service: str, spec: object, services: tuple[str, ...], package_dir: Path | None) -> PackageProbe:
+    where = f"assignment {slug}: the probe of {service}"
+    if service == "s3":
+        raise ValueError(f"{where}: S3's state is recorded by the grader itself and cannot be probed")
+    if service not in services:
+        raise ValueError(f"{where}: {service} is not in services ({', '.join(services)}); add it there")
+    path, _, function = spec.rpartition(":") if isinstance(spec, str) else ("", "", "")
+    if not path.endswith(".py") or not function.isidentifier():
+        raise ValueError(f'{where} is {spec!r}; write it as "probes/{service}.py:function_name"')
+    if package_dir is None:
+        raise ValueError(f"{where}: a probe is a file of a package, and there is no package folder")
+    relative = Path(path)
+    file = package_dir / relative
+    if relative.is_absolute() or ".." in relative.parts or not file.resolve().is_relative_to(package_dir.resolve()):
+        raise ValueError(f"{where}: {path} must be a file inside the package")
+    if not file.is_file():
+        raise ValueError(f"{where}: the package has no file {path}")
+    if file.stat().st_size > MAX_SOURCE_BYTES:
+        raise ValueError(f"{where}: {path} is over {MAX_SOURCE_BYTES >> 10} KiB")
+    try:
+        source = file.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=path)  # parsed, not run: only the run's confined mock runs it
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise ValueError(f"{where}: {path} cannot be read as Python: {error}") from error
+    if function not in _top_level_names(tree):
+        raise ValueError(f"{where}: {path} defines no {function}")
+    return PackageProbe(service=service, path=relative.as_posix(), function=function, source=source)
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names

@@ -9,7 +9,9 @@ It never opens a file: the runner passes it the listening socket and the
 record file as descriptors.
 
 Protocol on the control socket, one connection per run:
-  client -> {"uid": N, "services": [...], "max_calls": N, "limits": {...}}\\n
+  client -> {"uid": N, "services": [...], "max_calls": N, "limits": {...}, "probes": [...]}\\n
+            ("probes": the package's state probes, PackageProbe.to_dict(), sources included;
+            only the fork, once confined, compiles them: engine/probes.py)
             with SCM_RIGHTS: [listening socket, record file, stdout sync socket, cgroup.procs...]
   zygote's child -> {"ready": true, "pid": N}\\n
   client -> "stop\\n" (or closes the connection: its owner died)
@@ -30,7 +32,7 @@ import sys
 import threading
 import traceback
 
-from engine import confine
+from engine import confine, probes
 from engine.bounded_server import bounded_server  # imported here, once, not in every fork
 from engine.recorder import RecordingMiddleware
 from engine.stdout_probe import StdoutProbe
@@ -119,6 +121,8 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake:
     listen_fd, record_fd, stdout_sync_fd, *cgroup_fds = fds
     limits = request["limits"]
     _confine(request.get("uid"), limits, cgroup_fds, *handshake)
+    # The package's code, from here on only: confined, and compiled on its first call.
+    probes.install(probes.PackageProbe(**p) for p in request.get("probes", ()))
     app = build_app_cache[frozenset(request["services"])]
     record_file = os.fdopen(record_fd, "w", encoding="utf-8")
     probe = StdoutProbe(socket.socket(fileno=stdout_sync_fd))

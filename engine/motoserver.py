@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InfrastructureError
+from engine.probes import PackageProbe
 
 _START_TIMEOUT_S = 60
 _CONTROL_PREFIX = "labgrader-moto-"
@@ -147,6 +148,7 @@ class MotoZygote:
         max_calls: int,
         budget: MockBudget,
         cgroup_procs: list[str] = (),
+        probes: tuple[PackageProbe, ...] = (),
     ) -> PendingMoto:
         """Ask for a fresh server and return before it is up.
 
@@ -168,9 +170,13 @@ class MotoZygote:
                 "services": sorted(services),
                 "max_calls": max_calls,
                 "limits": {**budget.__dict__},
+                "probes": [p.to_dict() for p in probes],
             }
             fds = [listener.fileno(), record_fd, mock_sync.fileno(), *cgroup_fds]
-            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
+            payload = json.dumps(request).encode() + b"\n"
+            # A request carrying probes' sources may outgrow the socket's buffer: send_fds sends a part.
+            sent = socket.send_fds(conn, [payload], fds)
+            conn.sendall(payload[sent:])
         except OSError as error:
             conn.close()
             stdout_sync.close()

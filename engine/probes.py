@@ -5,9 +5,15 @@ A state probe reads one service's state out of moto as plain values: resources
 recorder keeps the last state it saw per service and records each call's
 difference from it as ServiceChanges (engine/record.py), as it records S3's Changes.
 
-PROBES maps a service, as moto names its backend, to the dotted path of its probe,
-imported on first use; a package may add one. A service without a probe records
-no state changes.
+PROBES maps a service, as moto names its backend, to the dotted path of its built-in
+probe, imported on first use (DynamoDB's ships). A service without a probe records no
+state changes. A package adds one in its manifest (`[probes]`, docs/authoring.md): a
+file of the package and a function in it, read by engine/assignments.py into a
+PackageProbe. Its source travels with the run's request to the mock, and only the
+run's fork, once confined (no network, a read-only root of Python only, the mock's
+uid; engine/moto_zygote.py), compiles it and install()s it: the instructor's code never
+runs in the grader or in the zygote. For that run it replaces the built-in probe of its
+service, if there is one. S3 has no probe: its record is the grader's own.
 
 A probe is called as probe(request, max_entries) and returns {resource: ResourceView}
 for every resource of the service. `request` is the call's parameters as sent; a probe
@@ -16,13 +22,21 @@ item), which keeps a script writing thousands of items linear; None asks for
 everything. After a partial read, a resource whose entry count moto reports differs
 from what the recorder holds is read again in full, so a miss is corrected at the next
 call at the latest.
+
+A probe that raises (or that a package's file fails to define, or that returns anything
+but {str: ResourceView}) does not stop the recording: the call is recorded, with no
+service changes and `params.record_error` saying which probe failed and how; the
+service's state stays as last seen, and the next probed call reads everything again.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import sys
+import traceback
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.caps import cap_json, cap_text
@@ -36,6 +50,8 @@ MAX_ENTRIES = 2000
 # followed by a probe. A read the rule misses costs a probe, never a missed change.
 _READS = ("Describe", "List", "Get", "Scan", "Query", "BatchGet")
 _ENTRY_ID_BYTES = 4096
+# A package's probe file: far above any probe, and it travels in every run's request to the mock.
+MAX_SOURCE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -56,17 +72,109 @@ Probe = Callable[[dict[str, Any] | None, int], dict[str, ResourceView]]
 _loaded: dict[str, Probe] = {}
 
 
+@dataclass(frozen=True)
+class PackageProbe:
+    """A package's probe of one service: `function` of the file at `path` in the package."""
+
+    service: str
+    path: str  # "probes/sqs.py"
+    function: str
+    source: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}:{self.function}"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class ProbeFailed(Exception):
+    """A package's probe could not be loaded, raised, or returned something else than views."""
+
+
+_installed: dict[str, PackageProbe] = {}
+
+
+def install(package_probes: Iterable[PackageProbe]) -> None:
+    """Probe these services with the package's probes from now on, in this process.
+
+    Only a run's mock fork calls this, after it has confined itself: the source is
+    compiled on the first call that needs it, there."""
+    for probe in package_probes:
+        _installed[probe.service] = probe
+        _loaded.pop(probe.service, None)
+
+
 def may_change_state(operation: str) -> bool:
     return not operation.startswith(_READS)
 
 
 def probe_for(service: str) -> Probe | None:
-    if service not in PROBES:
-        return None
-    if service not in _loaded:
+    if service in _loaded:
+        return _loaded[service]
+    if service in _installed:
+        _loaded[service] = _load_package_probe(_installed[service])
+    elif service in PROBES:
         module, _, name = PROBES[service].partition(":")
         _loaded[service] = getattr(importlib.import_module(module), name)
+    else:
+        return None
     return _loaded[service]
+
+
+def _load_package_probe(probe: PackageProbe) -> Probe:
+    module = types.ModuleType(f"labgrader_probe_{probe.service}")
+    module.__file__ = probe.path
+    sys.modules[module.__name__] = module  # dataclasses and the like look their module up
+    try:
+        exec(compile(probe.source, probe.path, "exec"), module.__dict__)  # noqa: S102 - confined: see install()
+        function = getattr(module, probe.function)
+        if not callable(function):
+            raise TypeError(f"{probe.function} is not a function")
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - every call of the service says why, the run goes on
+        reason = f"state probe {probe.name} could not be loaded: {_describe(error, probe.path)}"
+
+        def unloadable(request: dict[str, Any] | None, max_entries: int) -> dict[str, ResourceView]:
+            raise ProbeFailed(reason)
+
+        return unloadable
+
+    def guarded(request: dict[str, Any] | None, max_entries: int) -> dict[str, ResourceView]:
+        try:
+            views = function(request, max_entries)
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - named, then handled like any probe's failure
+            raise ProbeFailed(f"state probe {probe.name} failed: {_describe(error, probe.path)}") from None
+        if not _are_views(views):
+            raise ProbeFailed(f"state probe {probe.name} returned {_shape(views)}, not {{resource: ResourceView}}")
+        return views
+
+    return guarded
+
+
+def _describe(error: BaseException, path: str) -> str:
+    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    where = f" ({path}, line {lines[-1]})" if lines else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def _are_views(views: Any) -> bool:
+    return isinstance(views, dict) and all(
+        isinstance(resource, str)
+        and isinstance(view, ResourceView)
+        and isinstance(view.description, dict)
+        and isinstance(view.entries, dict)
+        and all(isinstance(e, str) and (v is None or isinstance(v, dict)) for e, v in view.entries.items())
+        and isinstance(view.complete, bool)
+        and isinstance(view.entry_count, int)
+        for resource, view in views.items()
+    )
+
+
+def _shape(views: Any) -> str:
+    if not isinstance(views, dict):
+        return f"a {type(views).__name__}"
+    return "a dict holding something else (each value must be a ResourceView of str entries, dicts or None)"
 
 
 class ServiceStates:

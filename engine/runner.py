@@ -17,6 +17,7 @@ from engine.errors import InfrastructureError
 from engine.files import SubmittedFile, input_files_of, sources_of, write_tree
 from engine.limits import Limits
 from engine.motoserver import MockBudget, MotoZygote, shared_zygote
+from engine.probes import PackageProbe
 from engine.record import Call, ObjectInfo, RunRecord, ServiceState, service_state_after, state_after
 from engine.sandbox import run_sandboxed
 from engine.slots import Slot, claim_slot
@@ -34,8 +35,10 @@ def run_submission(
     limits: Limits | None = None,
     zygote: MotoZygote | None = None,
     services: tuple[str, ...] = DEFAULT_SERVICES,
+    probes: tuple[PackageProbe, ...] = (),
 ) -> RunRecord:
-    """Run the submission once.
+    """Run the submission once. `probes`: the package's state probes (Assignment.probes),
+    run only inside the run's confined mock.
 
     Raises SubmissionError when its files cannot be staged (the student's to fix),
     InfrastructureError when the grader, not the script, failed.
@@ -46,7 +49,7 @@ def run_submission(
     try:
         write_tree(files, run_dir / "submission")
         with claim_slot() as slot:
-            outcome, mock = _run_against_mock(run_dir, slot, zygote, services, entry_point, stdin, limits)
+            outcome, mock = _run_against_mock(run_dir, slot, zygote, services, probes, entry_point, stdin, limits)
         calls, final_state, dropped, final_services = read_call_record(
             Path(mock.record_path), complete=mock.incident is None
         )
@@ -85,7 +88,7 @@ class _MockOutcome:
     incident: str | None  # None: the mock stopped cleanly and its record is complete
 
 
-def _run_against_mock(run_dir, slot: Slot, zygote, services, entry_point, stdin, limits) -> tuple:
+def _run_against_mock(run_dir, slot: Slot, zygote, services, probes, entry_point, stdin, limits) -> tuple:
     # The slot removes both cgroups at its release, after their last process has
     # exited: the mock's takes a few ms to, and nothing of this run waits for it.
     sandbox_cgroup = make_cgroup(f"slot-{slot.uid}", limits.memory_mib * _MIB, limits.processes + 8)
@@ -102,6 +105,7 @@ def _run_against_mock(run_dir, slot: Slot, zygote, services, entry_point, stdin,
         max_calls=limits.recorded_calls,
         budget=mock_budget(limits),
         cgroup_procs=procs,
+        probes=probes,
     )
     started: list = []  # the serving mock, once run_sandboxed has waited for it
 
