@@ -107,5 +107,6 @@ def grade(
         limits=assignment.limits,
         zygote=zygote,
         services=assignment.services,
+        probes=assignment.probes,
     )
     return GradeReport(assignment=assignment.slug, record=record, checks=evaluate(record, assignment))

@@ -349,6 +349,7 @@ def _rerun_advised(old: EngineAssignment | None, new: EngineAssignment) -> list[
         "stdin": old.stdin_template != new.stdin_template,
         "the limits": old.limits != new.limits,
         "the services": old.services != new.services,
+        "the state probes": old.probes != new.probes,
     }
     return [what for what, changed in differs.items() if changed]
 

@@ -14,7 +14,7 @@ import pytest
 
 from engine import assignments
 from engine.files import SubmittedFile
-from engine.grading import evaluate
+from engine.grading import evaluate, grade
 from engine.limits import Limits
 from engine.record import service_state_after
 from engine.runner import run_submission
@@ -117,6 +117,13 @@ def test_a_packages_probe_records_the_queue_and_its_messages_call_by_call(run_la
     assert sorted(m["body"] for m in queue["entries"].values()) == ["first order", "second order"]
     assert service_state_after(record.calls, "sqs") == record.final_services["sqs"]
     assert [r.passed for r in evaluate(record, assignment)] == [True]
+
+
+def test_grading_a_submission_runs_its_packages_probe_as_every_path_does(run_script, tmp_path):
+    assignment = assignments.load_package(make_package(tmp_path))
+    report = grade(files=[SubmittedFile("main.py", SCRIPT.encode())], assignment=assignment)
+    assert report.score == report.max_score == 1, report.checks
+    assert sorted(report.record.final_services["sqs"]) == ["orders-alice"]
 
 
 def test_a_probe_that_raises_leaves_the_run_recorded_and_graded_and_says_which_probe_failed(run_lab, tmp_path):
