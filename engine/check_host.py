@@ -26,7 +26,7 @@ from pathlib import Path
 
 from engine import slots
 from engine.errors import InfrastructureError
-from engine.motoserver import readline_with_timeout
+from engine.motoserver import readline_with_timeout, remove_stale_control_dirs
 
 # Per check and record: Lab 06's checks take 0.2 s on the most adversarial record we have.
 CHECK_S = float(os.environ.get("LABGRADER_CHECK_SECONDS", "5"))
@@ -38,7 +38,7 @@ CHECKS_UID = int(os.environ.get("LABGRADER_CHECKS_UID", str(slots.SLOT_UID_BASE 
 # allowance beyond its timers (check_zygote), so that a stuck check is ours to stop.
 _GRACE_S = 2.0
 _START_TIMEOUT_S = 60
-_CONTROL_PREFIX = "labgrader-checks-"
+CONTROL_PREFIX = "labgrader-checks-"
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _ZYGOTE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _PACKAGE_ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -126,9 +126,10 @@ class CheckZygote:
         if self._process is not None and self._process.poll() is None:
             return
         self.close()
+        remove_stale_control_dirs(CONTROL_PREFIX)
         uid = str(CHECKS_UID) if slots.dedicated_uids() else "-"
         try:
-            self._control_dir = tempfile.mkdtemp(prefix=_CONTROL_PREFIX)
+            self._control_dir = tempfile.mkdtemp(prefix=CONTROL_PREFIX)
             self._process = subprocess.Popen(
                 [sys.executable, "-s", "-m", "engine.check_zygote", f"{self._control_dir}/control.sock", uid],
                 cwd="/",

@@ -205,10 +205,11 @@ class MotoZygote:
             self._control_dir = ""
 
 
-def remove_stale_control_dirs() -> None:
+def remove_stale_control_dirs(prefix: str = _CONTROL_PREFIX) -> None:
     """Control directories of zygotes killed together with their owner (a whole worker
-    SIGKILLed): nobody listens on their socket any more, so nobody else will remove them."""
-    for directory in glob.glob(os.path.join(tempfile.gettempdir(), _CONTROL_PREFIX + "*")):
+    SIGKILLed): nobody listens on their socket any more, so nobody else will remove them.
+    prefix: the moto zygotes' by default; the checks zygotes' is engine.check_host's."""
+    for directory in glob.glob(os.path.join(tempfile.gettempdir(), prefix + "*")):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(os.path.join(directory, "control.sock"))

@@ -21,7 +21,7 @@ import psycopg
 import redis
 import requests
 
-from engine import motoserver, runner
+from engine import check_host, motoserver, runner
 
 REPO = Path(__file__).resolve().parent.parent
 _PR_SET_PDEATHSIG = 1
@@ -153,6 +153,7 @@ class Stack:
         next grading process would remove them (engine's own sweeps); none comes after us."""
         runner.remove_orphaned_run_dirs(Path(tempfile.gettempdir()))
         motoserver.remove_stale_control_dirs()
+        motoserver.remove_stale_control_dirs(check_host.CONTROL_PREFIX)
 
     # -- helpers -----------------------------------------------------------
     def manage(self, *args: str) -> str:

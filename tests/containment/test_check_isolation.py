@@ -5,6 +5,7 @@ to signal, under a timer and a memory limit; whatever a check does becomes its o
 import json
 import os
 import socket
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -196,3 +197,16 @@ def test_a_check_reads_its_own_packages_files_beside_it(tmp_path):
     (assignment.package_dir / "files").mkdir()
     (assignment.package_dir / "files" / "data.csv").write_text("sku,qty\n")
     assert results_of(assignment)["reads"].feedback == "sku,qty\n"
+
+
+def test_a_checks_zygote_killed_with_its_owner_leaves_no_control_directory_behind(tmp_path):
+    stale = Path(tempfile.mkdtemp(prefix=check_host.CONTROL_PREFIX))
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(stale / "control.sock"))  # bound, never listening: what a SIGKILLed zygote leaves
+    dead.close()
+    zygote = check_host.CheckZygote()
+    try:
+        zygote.run(package_with(tmp_path, fine=FINE).package_dir, ["fine"], [correct_run().record().to_dict()])
+        assert not stale.exists()
+    finally:
+        zygote.close()
