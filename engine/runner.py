@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -45,7 +49,11 @@ def run_submission(
     """
     limits = limits or Limits()
     zygote = zygote or shared_zygote()
-    run_dir = _new_run_dir()
+    with _run_directory() as run_dir:
+        return _run_in(run_dir, files, entry_point, stdin, limits, zygote, services, probes)
+
+
+def _run_in(run_dir, files, entry_point, stdin, limits, zygote, services, probes) -> RunRecord:
     try:
         write_tree(files, run_dir / "submission")
         with claim_slot() as slot:
@@ -57,8 +65,6 @@ def run_submission(
         calls = fidelity.annotate(calls)  # what moto accepted and real S3 would refuse
     except OSError as error:
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
     return RunRecord(
         exit_code=outcome.exit_code,
         timed_out=outcome.timed_out,
@@ -150,7 +156,33 @@ def mock_budget(limits: Limits) -> MockBudget:
 
 
 _RUN_DIR_PREFIX = "labgrader-run-"
+# Held (flock) by the run's grading process for as long as it uses the directory.
+_LOCK = ".lock"
+# A run directory without its lock file this old was left between mkdtemp and the lock.
+_UNLOCKED_GRACE_S = 60
 _swept: set[str] = set()  # work dirs this process has swept
+
+
+@contextlib.contextmanager
+def _run_directory() -> Iterator[Path]:
+    """A fresh run directory, locked while this run holds it, removed after.
+
+    A lock, not our pid in its name, says whether its owner is alive: the kernel frees
+    it when the owner dies, and every grading process sharing the work dir sees that,
+    in whatever pid namespace it runs (workers in containers, or test hosts).
+    """
+    run_dir = _new_run_dir()
+    try:
+        lock = os.open(run_dir / _LOCK, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    except OSError as error:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield run_dir
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        os.close(lock)
 
 
 def _new_run_dir() -> Path:
@@ -160,7 +192,7 @@ def _new_run_dir() -> Path:
         _swept.add(work_dir)
         remove_orphaned_run_dirs(Path(work_dir))
     try:
-        # Named after us, so that a later process can tell when we died mid-run.
+        # Our pid in the name is for people looking at the work dir; the lock is what counts.
         run_dir = Path(tempfile.mkdtemp(prefix=f"{_RUN_DIR_PREFIX}{os.getpid()}-", dir=work_dir))
         # Traversable (not listable) by the sandbox uid: it needs the submission and the socket.
         run_dir.chmod(0o711)
@@ -174,21 +206,32 @@ def remove_orphaned_run_dirs(work_dir: Path) -> list[Path]:
     they hold a submission, and nobody else would remove them. Returns what was removed."""
     removed = []
     for path in work_dir.glob(f"{_RUN_DIR_PREFIX}*-*"):
-        owner = path.name[len(_RUN_DIR_PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+        try:
+            lock = os.open(path / _LOCK, os.O_RDONLY)
+        except FileNotFoundError:
+            if _age_s(path) > _UNLOCKED_GRACE_S:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+            continue
+        except OSError:
+            continue  # not ours to judge
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its owner is alive
+        else:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
+        finally:
+            os.close(lock)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def _age_s(path: Path) -> float:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, owned by someone else
-    return True
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _require_traversable(work_dir: Path) -> None:

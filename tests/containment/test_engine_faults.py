@@ -1,6 +1,8 @@
 """Grader failures inside one run: each is an InfrastructureError (retry, never a grade)."""
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -129,21 +131,49 @@ def test_another_zygotes_sweep_probing_our_control_socket_leaves_us_serving(run_
 
 
 def test_a_run_directory_left_by_a_grader_killed_mid_run_is_removed_by_the_next(run_script, monkeypatch):
-    # What a SIGKILLed worker leaves: its run dir, holding the student's submission.
+    # What a SIGKILLed worker leaves: its run dir, holding the student's submission, and its
+    # lock file, free now. A worker in another pid namespace sharing the work dir (a container)
+    # still holds the lock of its run: that one stays, whatever the pids say.
     work_dir = os.environ["LABGRADER_WORK_DIR"]
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    orphan = os.path.join(work_dir, f"labgrader-run-{dead.pid}-abc123")
+    orphan = os.path.join(work_dir, "labgrader-run-1045-abc123")
     os.makedirs(os.path.join(orphan, "submission"))
     with open(os.path.join(orphan, "submission", "main.py"), "w") as submission:
         submission.write("print('a student's work')\n")
-    ours = os.path.join(work_dir, f"labgrader-run-{os.getpid()}-inuse")
-    os.makedirs(ours)  # a run of this very process: never swept
-    from engine import runner
+    open(os.path.join(orphan, ".lock"), "w").close()
+    unlocked = os.path.join(work_dir, "labgrader-run-77-killed-before-its-lock")
+    os.makedirs(unlocked)
+    os.utime(unlocked, (time.time() - 3600, time.time() - 3600))
+    elsewhere = os.path.join(work_dir, "labgrader-run-1045-inuse")
+    os.makedirs(elsewhere)
+    open(os.path.join(elsewhere, ".lock"), "w").close()
+    holder = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "flock", "--exclusive", os.path.join(elsewhere, ".lock"), "sleep", "60"]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "flock" not in _lock_holders(os.path.join(elsewhere, ".lock")):
+            time.sleep(0.05)
+        from engine import runner
 
-    monkeypatch.setattr(runner, "_swept", set())
-    record = run_script(HEALTHY)
-    assert record.exit_code == 0
-    assert not os.path.exists(orphan)
-    assert os.path.exists(ours)
-    os.rmdir(ours)
+        monkeypatch.setattr(runner, "_swept", set())
+        record = run_script(HEALTHY)
+        assert record.exit_code == 0
+        assert not os.path.exists(orphan) and not os.path.exists(unlocked)
+        assert os.path.exists(elsewhere)
+    finally:
+        holder.kill()
+        holder.wait()
+    shutil.rmtree(elsewhere)
+
+
+def _lock_holders(path: str) -> str:
+    """The commands holding a lock on path (from /proc/locks): to wait until flock holds it."""
+    inode = os.stat(path).st_ino
+    holders = []
+    with open("/proc/locks") as locks:
+        for line in locks:
+            fields = line.split()
+            if fields[5].endswith(f":{inode}") and fields[4].isdigit():
+                with contextlib.suppress(OSError), open(f"/proc/{fields[4]}/comm") as comm:
+                    holders.append(comm.read().strip())
+    return " ".join(holders)
