@@ -271,7 +271,7 @@ def main() -> None:
     )
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    zygote_process = shared_zygote()._process
+    zygote_process = shared_zygote().process
     zygote = peak_rss_mib(zygote_process.pid) if zygote_process else None
     print(
         f"peak RSS   benchmark process {own:.0f} MiB, moto zygote "

@@ -14,19 +14,14 @@ import atexit
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import sys
-import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine import slots
 from engine.errors import InfrastructureError
-from engine.motoserver import readline_with_timeout, remove_stale_control_dirs
+from engine.zygote import ZygoteProcess
 
 # Per check and record: Lab 06's checks take 0.2 s on the most adversarial record we have.
 CHECK_S = float(os.environ.get("LABGRADER_CHECK_SECONDS", "5"))
@@ -39,8 +34,6 @@ CHECKS_UID = int(os.environ.get("LABGRADER_CHECKS_UID", str(slots.SLOT_UID_BASE 
 _GRACE_S = 2.0
 _START_TIMEOUT_S = 60
 CONTROL_PREFIX = "labgrader-checks-"
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-_ZYGOTE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _PACKAGE_ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass(frozen=True)
@@ -51,13 +44,11 @@ class CheckAnswer:
     error: str | None = None  # the check itself failed: why
 
 
-class CheckZygote:
+class CheckZygote(ZygoteProcess):
     """Owns one checks zygote process; started lazily, restarted if it died."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
-        self._control_dir = ""
+        super().__init__("engine.check_zygote", CONTROL_PREFIX, str(CHECKS_UID) if slots.dedicated_uids() else "-")
 
     def run(
         self,
@@ -111,9 +102,9 @@ class CheckZygote:
             conn.close()
 
     def _connect(self) -> socket.socket:
-        with self._lock:
-            self._ensure_started()
-            control_path = os.path.join(self._control_dir, "control.sock")
+        with self.lock:
+            self.ensure_started()
+            control_path = self.control_path
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(control_path)
@@ -121,37 +112,6 @@ class CheckZygote:
             conn.close()
             raise InfrastructureError(f"cannot reach the checks sandbox: {error}") from error
         return conn
-
-    def _ensure_started(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            return
-        self.close()
-        remove_stale_control_dirs(CONTROL_PREFIX)
-        uid = str(CHECKS_UID) if slots.dedicated_uids() else "-"
-        try:
-            self._control_dir = tempfile.mkdtemp(prefix=CONTROL_PREFIX)
-            self._process = subprocess.Popen(
-                [sys.executable, "-s", "-m", "engine.check_zygote", f"{self._control_dir}/control.sock", uid],
-                cwd="/",
-                env=_ZYGOTE_ENV,
-                stdout=subprocess.PIPE,
-                stdin=subprocess.PIPE,  # our death closes it: the zygote exits
-            )
-        except OSError as error:
-            raise InfrastructureError(f"could not start the checks zygote: {error}") from error
-        if readline_with_timeout(self._process.stdout, _START_TIMEOUT_S).strip() != b"ready":
-            self.close()
-            raise InfrastructureError("the checks zygote failed to start")
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.stdin.close()
-            self._process.kill()
-            self._process.wait()
-            self._process = None
-        if self._control_dir:
-            shutil.rmtree(self._control_dir, ignore_errors=True)
-            self._control_dir = ""
 
 
 def _read(reader) -> dict:

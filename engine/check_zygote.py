@@ -33,18 +33,15 @@ import json
 import os
 import pkgutil
 import resource
-import shutil
 import signal
 import socket
 import sys
-import threading
-import traceback
 from pathlib import Path
 
 import checks
 from checks import packaged
 from checks.base import Verdict
-from engine import confine, record
+from engine import confine, record, zygote
 
 _PR_SET_PDEATHSIG = 1
 _FEEDBACK_CHARS = 4000
@@ -69,7 +66,7 @@ def _enter_namespaces(unshared_w: int, mapped_r: int) -> None:
 def _become_init_and_drop(uid: int | None, memory_mib: int, cpu_s: int, package_dir: str | None) -> None:
     """In the fork's child, pid 1 of the new pid namespace: dies with its parent."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    address_space = _current_address_space() + memory_mib * 1024 * 1024  # while /proc is still there
+    address_space = zygote.current_address_space() + memory_mib * 1024 * 1024  # while /proc is still there
     visible = list(import_dirs)
     if package_dir and not any(package_dir == d or package_dir.startswith(d + "/") for d in visible):
         visible.append(package_dir)
@@ -81,14 +78,6 @@ def _become_init_and_drop(uid: int | None, memory_mib: int, cpu_s: int, package_
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
     confine.drop_to(uid)
-
-
-def _current_address_space() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def evaluate(request: dict, out) -> None:
@@ -174,37 +163,11 @@ def _handle(conn: socket.socket, uid: int | None) -> None:
     os.close(unshared_w)
     os.close(mapped_r)
     try:
-        if os.read(unshared_r, 1) == b"u":
-            with contextlib.suppress(OSError):  # closing mapped_w fails the fork, which says so
-                confine.write_id_maps(pid, uid)
-                os.write(mapped_w, b"m")
+        zygote.map_ids(pid, uid, unshared_r, mapped_w)
     finally:
         for fd in (unshared_r, mapped_w):
             os.close(fd)
         conn.close()
-
-
-def _reap_children(*_: object) -> None:
-    while True:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _exit_when_owner_dies(control_path: str) -> None:
-    """The owner holds our stdin open; EOF means it died (even by SIGKILL, when it
-    cannot remove our control directory: we do)."""
-
-    def watch() -> None:
-        while os.read(0, 1024):
-            pass
-        shutil.rmtree(os.path.dirname(control_path), ignore_errors=True)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def _import_library() -> None:
@@ -217,26 +180,8 @@ def main(control_path: str, uid: str) -> None:
     _import_library()
     here = os.path.dirname(os.path.abspath(__file__))
     import_dirs.extend(confine.python_import_dirs(here, os.path.join(os.path.dirname(here), "checks")))
-    _exit_when_owner_dies(control_path)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(control_path)
-    os.chmod(control_path, 0o600)
-    listener.listen(64)
-    signal.signal(signal.SIGCHLD, _reap_children)
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
     checks_uid = int(uid) if uid != "-" else None
-    while True:
-        try:
-            conn, _ = listener.accept()
-        except InterruptedError:
-            continue
-        try:
-            _handle(conn, checks_uid)
-        except Exception:  # noqa: BLE001 - one connection must not end us
-            traceback.print_exc()
-            with contextlib.suppress(OSError):
-                conn.close()
+    zygote.serve(control_path, lambda conn: _handle(conn, checks_uid))
 
 
 if __name__ == "__main__":

@@ -25,14 +25,12 @@ import json
 import logging
 import os
 import resource
-import shutil
 import signal
 import socket
 import sys
 import threading
-import traceback
 
-from engine import confine, probes
+from engine import confine, probes, zygote
 from engine.bounded_server import bounded_server  # imported here, once, not in every fork
 from engine.recorder import RecordingMiddleware
 from engine.stdout_probe import StdoutProbe
@@ -45,23 +43,6 @@ _KEY_BUFFER_BYTES = str(1 << 40)
 _THREAD_STACK_BYTES = 512 * 1024
 _MAX_FDS = 8
 _REQUEST_TIMEOUT_S = 10
-
-
-def _exit_when_owner_dies(control_path: str) -> None:
-    """The owner holds our stdin pipe open; EOF means it died (even by SIGKILL).
-
-    A pipe, not PR_SET_PDEATHSIG: that fires when the *thread* that spawned us
-    exits, and the owner may be a short-lived thread of a pool. An owner that
-    was killed cannot remove our control directory: we do, on our way out.
-    """
-
-    def watch() -> None:
-        while os.read(0, 1024):
-            pass
-        shutil.rmtree(os.path.dirname(control_path), ignore_errors=True)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def build_app(services: frozenset[str]):
@@ -86,7 +67,7 @@ def _confine(uid: int | None, limits: dict, cgroup_fds: list[int], unshared_w: i
             os.write(fd, b"0")  # "0": the writing process itself
         finally:
             os.close(fd)
-    address_space = _current_address_space() + limits["memory_mib"] * 1024 * 1024
+    address_space = zygote.current_address_space() + limits["memory_mib"] * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     # RLIMIT_NPROC counts threads, and the mock uid runs nothing but this server.
     resource.setrlimit(resource.RLIMIT_NPROC, (limits["threads"], limits["threads"]))
@@ -107,14 +88,6 @@ def _confine(uid: int | None, limits: dict, cgroup_fds: list[int], unshared_w: i
 
 # What a mock may read: computed once in the zygote.
 import_dirs: list[str] = []
-
-
-def _current_address_space() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake: tuple[int, int]) -> None:
@@ -147,16 +120,6 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake:
 
 # One warmed app per set of services, built in the zygote before any fork.
 build_app_cache: dict[frozenset[str], object] = {}
-
-
-def _reap_children(*_: object) -> None:
-    while True:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -215,24 +178,13 @@ def _handle(conn: socket.socket) -> None:
     os.close(unshared_w)
     os.close(mapped_r)
     try:
-        _map_ids(pid, request.get("uid"), unshared_r, mapped_w)
+        zygote.map_ids(pid, request.get("uid"), unshared_r, mapped_w)
     finally:
         os.close(unshared_r)
         os.close(mapped_w)
         for fd in fds:
             os.close(fd)
         conn.close()
-
-
-def _map_ids(pid: int, uid: int | None, unshared_r: int, mapped_w: int) -> None:
-    """The zygote's half of confine: map the fork's ids once it has its user namespace."""
-    if os.read(unshared_r, 1) != b"u":
-        return  # the fork failed before it unshared; it tells the runner itself
-    try:
-        confine.write_id_maps(pid, uid)
-    except OSError:
-        return  # closing mapped_w unblocks the fork with EOF: it fails and says so
-    os.write(mapped_w, b"m")
 
 
 def main(control_path: str, services: str) -> None:
@@ -242,25 +194,7 @@ def main(control_path: str, services: str) -> None:
     import_dirs.extend(confine.python_import_dirs(os.path.dirname(os.path.abspath(__file__))))
     initial = frozenset(services.split(","))
     build_app_cache[initial] = build_app(initial)
-    _exit_when_owner_dies(control_path)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(control_path)
-    os.chmod(control_path, 0o600)
-    listener.listen(64)
-    signal.signal(signal.SIGCHLD, _reap_children)
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    while True:
-        try:
-            conn, _ = listener.accept()
-        except InterruptedError:
-            continue
-        try:
-            _handle(conn)
-        except Exception:  # noqa: BLE001 - one connection (a failed fork, a vanished peer) must not end us
-            traceback.print_exc()
-            with contextlib.suppress(OSError):
-                conn.close()
+    zygote.serve(control_path, _handle)
 
 
 if __name__ == "__main__":

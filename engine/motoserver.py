@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import atexit
-import glob
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.errors import InfrastructureError
 from engine.probes import PackageProbe
+from engine.zygote import ZygoteProcess
 
-_START_TIMEOUT_S = 60
-_CONTROL_PREFIX = "labgrader-moto-"
+CONTROL_PREFIX = "labgrader-moto-"
 _REPLY_TIMEOUT_S = 20
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
-# The zygote starts from this and nothing else: none of the worker's secrets
-# are in any process a run's mock descends from.
-_ZYGOTE_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": _PACKAGE_ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @dataclass(frozen=True)
@@ -101,39 +90,11 @@ class PendingMoto:
         self.stdout_sync.close()
 
 
-class MotoZygote:
-    """Owns one zygote process; started lazily, restarted if it died."""
+class MotoZygote(ZygoteProcess):
+    """Owns one moto zygote process; started lazily, restarted if it died."""
 
     def __init__(self, services: str = "s3") -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
-        self._control_dir = ""
-        self._services = services
-
-    @property
-    def control_path(self) -> str:
-        return os.path.join(self._control_dir, "control.sock")
-
-    def _ensure_started(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            return
-        self._forget_process()
-        remove_stale_control_dirs()
-        try:
-            self._control_dir = tempfile.mkdtemp(prefix=_CONTROL_PREFIX)
-            self._process = subprocess.Popen(
-                [sys.executable, "-s", "-m", "engine.moto_zygote", self.control_path, self._services],
-                cwd="/",
-                env=_ZYGOTE_ENV,
-                stdout=subprocess.PIPE,
-                stdin=subprocess.PIPE,  # our death closes it: see moto_zygote
-            )
-        except OSError as error:
-            raise InfrastructureError(f"could not start the moto zygote: {error}") from error
-        line = readline_with_timeout(self._process.stdout, _START_TIMEOUT_S)
-        if line.strip() != b"ready":
-            self._forget_process()
-            raise InfrastructureError("moto zygote failed to start")
+        super().__init__("engine.moto_zygote", CONTROL_PREFIX, services)
 
     def open_server(self, run_dir: str, **options) -> MotoInstance:
         """A fresh server listening on run_dir/moto.sock, recording to run_dir/record.jsonl."""
@@ -156,8 +117,8 @@ class MotoZygote:
         serving waits in the backlog. So the runner starts the sandbox while the
         zygote forks and confines the mock, and waits for ready() after.
         """
-        with self._lock:
-            self._ensure_started()
+        with self.lock:
+            self.ensure_started()
             control_path = self.control_path
         listener, record_fd, cgroup_fds = _run_files(run_dir, cgroup_procs)
         stdout_sync, mock_sync = socket.socketpair()
@@ -190,36 +151,6 @@ class MotoZygote:
                 os.close(fd)
         return PendingMoto(conn, os.path.join(run_dir, "record.jsonl"), budget.stop_s, stdout_sync)
 
-    def close(self) -> None:
-        self._forget_process()
-
-    def _forget_process(self) -> None:
-        if self._process is not None:
-            if self._process.stdin:
-                self._process.stdin.close()  # the zygote exits on EOF, even if bwrap is gone
-            self._process.kill()
-            self._process.wait()
-            self._process = None
-        if self._control_dir:
-            shutil.rmtree(self._control_dir, ignore_errors=True)
-            self._control_dir = ""
-
-
-def remove_stale_control_dirs(prefix: str = _CONTROL_PREFIX) -> None:
-    """Control directories of zygotes killed together with their owner (a whole worker
-    SIGKILLed): nobody listens on their socket any more, so nobody else will remove them.
-    prefix: the moto zygotes' by default; the checks zygotes' is engine.check_host's."""
-    for directory in glob.glob(os.path.join(tempfile.gettempdir(), prefix + "*")):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(os.path.join(directory, "control.sock"))
-        except ConnectionRefusedError:
-            shutil.rmtree(directory, ignore_errors=True)
-        except OSError:
-            pass  # no socket yet (a zygote starting now), or not ours to judge
-        finally:
-            probe.close()
-
 
 def _run_files(run_dir: str, cgroup_procs: list[str]) -> tuple[socket.socket, int, list[int]]:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -234,14 +165,6 @@ def _run_files(run_dir: str, cgroup_procs: list[str]) -> tuple[socket.socket, in
         listener.close()
         raise InfrastructureError(f"cannot prepare the mock's socket and record: {error}") from error
     return listener, record_fd, cgroup_fds
-
-
-def readline_with_timeout(stream, timeout: float) -> bytes:
-    result: list[bytes] = []
-    reader = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return result[0] if result else b""
 
 
 _zygote = MotoZygote()

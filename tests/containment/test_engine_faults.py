@@ -58,8 +58,8 @@ def test_a_mock_dying_mid_run_is_graded_from_what_it_recorded_and_says_so(run_sc
 def test_a_dead_zygote_is_restarted_for_the_next_run(run_script):
     run_script(HEALTHY)
     zygote = shared_zygote()
-    zygote._process.kill()
-    zygote._process.wait()
+    zygote.process.kill()
+    zygote.process.wait()
     record = run_script(HEALTHY)
     assert record.exit_code == 0 and [c.operation for c in record.calls] == ["CreateBucket"]
 
@@ -85,7 +85,7 @@ def test_a_zygote_whose_owner_was_killed_removes_its_control_directory():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     owner_code = (
         "from engine.motoserver import shared_zygote; import time; z = shared_zygote(); "
-        "z._ensure_started(); print(z._control_dir, flush=True); time.sleep(120)"
+        "z.ensure_started(); print(z.control_dir, flush=True); time.sleep(120)"
     )
     owner = subprocess.Popen(
         [sys.executable, "-c", owner_code], cwd=repo, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": repo}
@@ -108,7 +108,7 @@ def test_a_new_zygote_removes_the_control_directories_of_zygotes_killed_with_the
     listener.close()  # the socket file stays; nobody listens: its zygote was SIGKILLed
     zygote = MotoZygote()
     try:
-        zygote._ensure_started()
+        zygote.ensure_started()
         assert not os.path.exists(stale)
         assert os.path.exists(zygote.control_path)  # its own is left alone
     finally:
@@ -125,7 +125,7 @@ def test_another_zygotes_sweep_probing_our_control_socket_leaves_us_serving(run_
         probe.connect(zygote.control_path)
         probe.close()
     time.sleep(0.2)
-    assert zygote._process.poll() is None, "the zygote died of a probe"
+    assert zygote.process.poll() is None, "the zygote died of a probe"
     record = run_script(HEALTHY)
     assert record.exit_code == 0 and [c.operation for c in record.calls] == ["CreateBucket"]
 
