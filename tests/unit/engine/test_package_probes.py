@@ -5,7 +5,7 @@ The real confined mock running them: tests/containment/test_package_probes.py.""
 
 import pytest
 
-from engine import assignments, botocore_ops, moto_internals, probes
+from engine import assignments, probes
 from engine.probes import PackageProbe, ResourceView
 from tests.unit.engine.test_service_recording import INVENTORY, Mock
 
@@ -89,15 +89,6 @@ def test_a_symlink_out_of_the_package_is_refused(tmp_path):
     (package / "probes" / "sqs.py").symlink_to(tmp_path / "outside.py")
     with pytest.raises(ValueError, match="must be a file inside the package"):
         assignments.load_package(package)
-
-
-@pytest.fixture(scope="module")
-def app():
-    app = moto_internals.gated_dispatcher(frozenset({"s3", "dynamodb"}))
-    moto_internals.warm_up(app)
-    botocore_ops.warm(frozenset({"dynamodb"}))
-    yield app
-    moto_internals.reset_state()
 
 
 @pytest.fixture

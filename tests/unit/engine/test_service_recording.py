@@ -51,15 +51,6 @@ class Mock:
         return read_call_record(self.path, complete=complete)
 
 
-@pytest.fixture(scope="module")
-def app():
-    app = moto_internals.gated_dispatcher(frozenset({"s3", "dynamodb"}))
-    moto_internals.warm_up(app)
-    botocore_ops.warm(frozenset({"dynamodb"}))
-    yield app
-    moto_internals.reset_state()
-
-
 @pytest.fixture
 def mock(app, tmp_path):
     return Mock(app, tmp_path / "record.jsonl")
