@@ -9,12 +9,14 @@ first rename wins and the others throw their copy away. Plain Python, no Django.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +30,10 @@ CACHE_ENV = "LABGRADER_PACKAGE_CACHE"
 MAX_ARCHIVE_BYTES = 5 * 1024 * 1024
 MAX_FILES = 400
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+# A version no grading has loaded for this long leaves the cache (its bytes stay in the
+# database: the next use extracts it again); a staging folder this old was a killed worker's.
+UNUSED_FOR_S = 30 * 24 * 3600
+STAGING_LEFT_FOR_S = 3600
 
 
 class PackageRejected(ValueError):
@@ -41,8 +47,8 @@ def sha256_of(data: bytes) -> str:
 def cache_dir() -> Path:
     """LABGRADER_PACKAGE_CACHE, or labgrader-packages under the system temp dir; ours alone.
 
-    Check modules run in the worker's process: a folder someone else could write to
-    (a planted <sha256>/checks/ in a shared /tmp) would run their code as the grader.
+    A folder someone else could write to (a planted <sha256>/checks/ in a shared /tmp)
+    would grade submissions with their checks, and plant state probes in the mocks.
     """
     root = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "labgrader-packages")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -88,7 +94,26 @@ def extract(data: bytes, *, cache: Path | None = None) -> Path:
                 raise  # not another worker's win: a real failure (a full disk)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    evict_unused(cache)  # on the rare way in of a new version, not on every load
     return target
+
+
+def evict_unused(cache: Path, *, now: float | None = None) -> list[Path]:
+    """Remove versions not loaded for UNUSED_FOR_S and staging folders killed workers left."""
+    now = now or time.time()
+    removed = []
+    for entry in cache.iterdir():
+        staging = entry.name.startswith(".incoming-")
+        if not staging and len(entry.name) != 64:
+            continue  # not ours
+        try:
+            age = now - entry.stat().st_mtime
+        except OSError:
+            continue
+        if age > (STAGING_LEFT_FOR_S if staging else UNUSED_FOR_S):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def load(sha256: str, read: Callable[[], bytes], *, cache: Path | None = None) -> assignments.Assignment:
@@ -103,6 +128,9 @@ def load(sha256: str, read: Callable[[], bytes], *, cache: Path | None = None) -
         if sha256_of(data) != sha256:
             raise ValueError(f"the stored package does not match its sha256 {sha256[:12]}…")
         folder = extract(data, cache=cache)
+    else:
+        with contextlib.suppress(OSError):
+            os.utime(folder)  # in use: evict_unused leaves it
     return assignments.load_package(folder)
 
 

@@ -1,7 +1,9 @@
 """engine.package_store: archive bytes -> an Assignment, extracted once per sha256 into a cache."""
 
 import io
+import os
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -132,3 +134,21 @@ def test_the_default_cache_is_refused_when_someone_else_could_write_to_it(tmp_pa
         package_store.cache_dir()
     shared.chmod(0o700)
     assert package_store.cache_dir() == shared
+
+
+def test_versions_no_grading_loaded_for_a_month_and_killed_workers_staging_leave_the_cache(tmp_path):
+    data = package_store.zip_folder(LAB07)
+    sha = package_store.sha256_of(data)
+    package_store.load(sha, lambda: data, cache=tmp_path)
+    month_ago = time.time() - package_store.UNUSED_FOR_S - 60
+    old_version = tmp_path / ("0" * 64)
+    old_version.mkdir()
+    stale_staging = tmp_path / ".incoming-killed"
+    stale_staging.mkdir()
+    fresh_staging = tmp_path / ".incoming-now"  # a worker extracting at this moment
+    fresh_staging.mkdir()
+    for path in (tmp_path / sha, old_version, stale_staging):
+        os.utime(path, (month_ago, month_ago))
+    package_store.load(sha, lambda: data, cache=tmp_path)  # in use again: kept
+    assert set(package_store.evict_unused(tmp_path)) == {old_version, stale_staging}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([sha, ".incoming-now"])
