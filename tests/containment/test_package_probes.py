@@ -7,6 +7,7 @@ instructor's code: it runs only inside the run's mock, after that has confined i
 
 import os
 import socket
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -165,7 +166,10 @@ def test_a_probe_runs_confined_and_finds_neither_the_graders_files_nor_the_netwo
     marker = Path(tmp_path) / "probe-ran-here"
     # The package, the grader's checkout (other labs, these tests), host files, /proc, a disk.
     grader_paths = [str(package / "assignment.toml"), str(assignments.ASSIGNMENTS_DIR), __file__]
-    grader_paths += ["/etc/passwd", "/proc/self/environ", "/tmp"]
+    # A file in the host's /tmp (the directory itself may be there: a checkout or venv
+    # under /tmp is mounted at its own path, and /tmp is its parent).
+    host_tmp_file = tempfile.NamedTemporaryFile(dir="/tmp", prefix="labgrader-test-")  # noqa: SIM115 - closed below
+    grader_paths += ["/etc/passwd", "/proc/self/environ", host_tmp_file.name]
     reach = f"""
         import os, socket
 
@@ -194,6 +198,7 @@ def test_a_probe_runs_confined_and_finds_neither_the_graders_files_nor_the_netwo
         record = run_lab(assignments.load_package(package))
     finally:
         listener.close()
+        host_tmp_file.close()
     assert "sent" in record.stdout, record.stderr
     seen = record.final_services["sqs"]["orders-alice"]["resource"]
     assert seen["found"] == [] and seen["environ"] == {}
