@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,9 @@ CHECKS_UID = int(os.environ.get("LABGRADER_CHECKS_UID", str(slots.SLOT_UID_BASE 
 # allowance beyond its timers (check_zygote), so that a stuck check is ours to stop.
 _GRACE_S = 2.0
 _START_TIMEOUT_S = 60
+# An answer's line: a verdict's feedback is cut to 4,000 characters, JSON-escaped at most 6 bytes each.
+_MAX_LINE = 64 * 1024
+_FEEDBACK_CHARS = 4000
 CONTROL_PREFIX = "labgrader-checks-"
 
 
@@ -69,32 +73,40 @@ class CheckZygote(ZygoteProcess):
         return [answers[i * n : (i + 1) * n] for i in range(len(records))]
 
     def _run_from(self, start: int, request: dict, answers: list) -> int:
-        """Answers from position `start` on; returns where the next fork must start."""
+        """Answers from position `start` on; returns where the next fork must start.
+
+        What the fork writes is read as the instructor's code may have written it: the check
+        runs in the process that holds the connection. So each answer must come in time,
+        within _MAX_LINE bytes, for the position expected next, in the expected shape; else
+        that check's answer is an error, the fork is killed and the next check goes on anew.
+        """
         conn = self._connect()
         try:
             conn.sendall(json.dumps({**request, "start": start}).encode() + b"\n")
-            reader = conn.makefile("rb")
-            conn.settimeout(_START_TIMEOUT_S)
-            first = _read(reader)
-            if "pid" not in first:
+            lines = _Lines(conn)
+            first = _parsed(lines.next(time.monotonic() + _START_TIMEOUT_S))
+            if not isinstance(first.get("pid"), int):
                 raise InfrastructureError(f"the checks sandbox failed to start: {first.get('failed', first)}")
-            pid = first["pid"]
             at = start
             while at < len(answers):
-                conn.settimeout(request["check_s"] + _GRACE_S)
                 try:
-                    line = _read(reader)
+                    line = lines.next(time.monotonic() + request["check_s"] + _GRACE_S)
                 except TimeoutError:
-                    # Alive, stuck past its own timer: its fork waits on it, so the pid is still its own.
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                    answers[at] = CheckAnswer("", False, "", f"did not finish within {request['check_s']:g} s")
-                    return at + 1
-                if not line:  # its process died under it: a check that exits, or a kill by an rlimit
-                    answers[at] = CheckAnswer("", False, "", "its process ended while it ran (exit or a limit)")
-                    return at + 1
-                answers[line["at"]] = CheckAnswer(line["name"], line["passed"], line["feedback"], line["error"])
-                at = line["at"] + 1
+                    problem = f"did not finish within {request['check_s']:g} s"
+                else:
+                    if line == b"":  # its process died under it: a check that exits, or a kill by an rlimit
+                        answers[at] = CheckAnswer("", False, "", "its process ended while it ran (exit or a limit)")
+                        return at + 1
+                    answers[at] = _answer(_parsed(line), at)
+                    if answers[at] is not None:
+                        at += 1
+                        continue
+                    problem = "wrote to the grader's connection something that is not its answer"
+                # Alive: its fork waits on it, so the pid is still its own.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(first["pid"], signal.SIGKILL)
+                answers[at] = CheckAnswer("", False, "", problem)
+                return at + 1
             return at
         except OSError as error:
             raise InfrastructureError(f"the checks sandbox failed: {error}") from error
@@ -114,9 +126,46 @@ class CheckZygote(ZygoteProcess):
         return conn
 
 
-def _read(reader) -> dict:
-    line = reader.readline()
-    return json.loads(line) if line else {}
+class _Lines:
+    """The fork's lines, each bounded in size and in time."""
+
+    def __init__(self, conn: socket.socket):
+        self.conn = conn
+        self.buffer = b""
+
+    def next(self, deadline: float) -> bytes | None:
+        """A line; b"" at the end; None for one over _MAX_LINE. TimeoutError past the deadline."""
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > _MAX_LINE:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            self.conn.settimeout(remaining)
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                return b""
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line if len(line) <= _MAX_LINE else None
+
+
+def _parsed(line: bytes | None) -> dict:
+    try:
+        data = json.loads(line) if line else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _answer(data: dict, at: int) -> CheckAnswer | None:
+    """The answer for position `at`, or None if the line is not one."""
+    name, passed, feedback, error = (data.get(key) for key in ("name", "passed", "feedback", "error"))
+    if data.get("at") != at or not isinstance(name, str) or type(passed) is not bool:
+        return None
+    if not isinstance(feedback, str) or not (error is None or isinstance(error, str)):
+        return None
+    return CheckAnswer(name[:200], passed, feedback[:_FEEDBACK_CHARS], error and error[:_FEEDBACK_CHARS])
 
 
 _zygote = CheckZygote()

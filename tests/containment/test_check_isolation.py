@@ -210,3 +210,34 @@ def test_a_checks_zygote_killed_with_its_owner_leaves_no_control_directory_behin
         assert not stale.exists()
     finally:
         zygote.close()
+
+
+WRITES_TO_THE_GRADER = """
+import os, stat
+
+def check(record):
+    for fd in range(3, 16):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.write(fd, {payload})
+        except OSError:
+            pass
+    return passed("wrote")
+"""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json\n",
+        b'{"at": 99, "name": "Fine", "passed": true, "feedback": "forged", "error": null}\n',
+        b'{"at": 0, "name": "Odd", "passed": "yes", "feedback": "", "error": null}\n',
+        b'{"at": 0, "name": "Odd", "passed": true, "feedback": "forged" }' + b" " * (1 << 20),
+    ],
+    ids=["garbage", "another-checks-answer", "wrong-shape", "endless-line"],
+)
+def test_a_check_that_writes_to_the_graders_connection_gets_an_error_and_forges_nothing(tmp_path, payload):
+    results = results_of(package_with(tmp_path, odd=WRITES_TO_THE_GRADER.format(payload=payload), fine=FINE))
+    assert results["odd"].error and not results["odd"].passed
+    assert "is not its answer" in results["odd"].feedback
+    assert results["fine"].passed and results["fine"].feedback == "fine"
