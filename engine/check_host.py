@@ -134,7 +134,7 @@ class _Lines:
         self.buffer = b""
 
     def next(self, deadline: float) -> bytes | None:
-        """A line; b"" at the end; None for one over _MAX_LINE. TimeoutError past the deadline."""
+        """A line with its newline; b"" at the end; None for one over _MAX_LINE. TimeoutError past the deadline."""
         while b"\n" not in self.buffer:
             if len(self.buffer) > _MAX_LINE:
                 return None
@@ -147,7 +147,7 @@ class _Lines:
                 return b""
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return line if len(line) <= _MAX_LINE else None
+        return line + b"\n" if len(line) <= _MAX_LINE else None
 
 
 def _parsed(line: bytes | None) -> dict:

@@ -21,7 +21,6 @@ Protocol, one connection per evaluation (client: engine/check_host.py):
   fork   -> {"pid": P}\\n  (the process to kill, with all of its namespace, on a deadline)
   fork   -> {"at": N, "name": ..., "passed": bool, "feedback": str, "error": str | null}\\n
             for each (record, check) from position N on, records outer
-  fork   -> {"done": true}\\n
 """
 
 from __future__ import annotations
@@ -120,8 +119,6 @@ def evaluate(request: dict, out) -> None:
             answer["error"] = f"{type(error).__name__}: {error}"[:_FEEDBACK_CHARS]
         out.write(json.dumps(answer) + "\n")
         out.flush()
-    out.write('{"done": true}\n')
-    out.flush()
 
 
 def _serve(conn: socket.socket, uid: int | None, handshake: tuple[int, int]) -> None:
@@ -171,7 +168,7 @@ def _handle(conn: socket.socket, uid: int | None) -> None:
 
 
 def _import_library() -> None:
-    """Everything a check may import from us, imported now: the fork cannot read our checkout."""
+    """The checks library, imported once here rather than in every fork."""
     for module in pkgutil.iter_modules(checks.__path__):
         importlib.import_module(f"checks.{module.name}")
 

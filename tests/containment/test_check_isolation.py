@@ -230,11 +230,12 @@ def check(record):
     "payload",
     [
         b"not json\n",
+        b"\n",
         b'{"at": 99, "name": "Fine", "passed": true, "feedback": "forged", "error": null}\n',
         b'{"at": 0, "name": "Odd", "passed": "yes", "feedback": "", "error": null}\n',
         b'{"at": 0, "name": "Odd", "passed": true, "feedback": "forged" }' + b" " * (1 << 20),
     ],
-    ids=["garbage", "another-checks-answer", "wrong-shape", "endless-line"],
+    ids=["garbage", "empty-line", "another-checks-answer", "wrong-shape", "endless-line"],
 )
 def test_a_check_that_writes_to_the_graders_connection_gets_an_error_and_forges_nothing(tmp_path, payload):
     results = results_of(package_with(tmp_path, odd=WRITES_TO_THE_GRADER.format(payload=payload), fine=FINE))
