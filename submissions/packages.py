@@ -33,8 +33,6 @@ from submissions.models import Assignment, BulkJob, Course, PackageVersion, Subm
 
 logger = logging.getLogger(__name__)
 PREVIEW_CHUNK = 200  # stored runs read, and sent to the checks' sandbox, at a time
-# What a re-check touches (services.submissions_recheck): runs no worker is grading now.
-_SETTLED = (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE)
 
 
 class PackageRefused(Exception):
@@ -299,7 +297,7 @@ def package_preview(*, version: PackageVersion) -> Preview:
         return Preview(None, 0, [], [])
     new = version.engine_assignment()
     rows = (
-        Submission.objects.filter(assignment=assignment, status__in=_SETTLED)
+        Submission.objects.filter(assignment=assignment, status__in=services.SETTLED)
         .exclude(run_record=None)
         .select_related("student")
         .prefetch_related("overrides")
@@ -385,7 +383,7 @@ def package_publish(*, version: PackageVersion, by, background: bool = False) ->
             status=PackageVersion.Status.PUBLISHED, published_at=version.published_at or timezone.now()
         )
         ids = list(
-            Submission.objects.filter(assignment=assignment, status__in=_SETTLED)
+            Submission.objects.filter(assignment=assignment, status__in=services.SETTLED)
             .exclude(run_record=None)
             .values_list("pk", flat=True)
         )

@@ -303,12 +303,12 @@ def submissions_recheck(*, submission_ids: list[int], job_id: int | None = None)
 
 
 # A re-check only touches what no worker is grading: a re-execution's own result wins.
-_SETTLED = (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE)
+SETTLED = (Submission.Status.GRADED, Submission.Status.NOT_GRADABLE)
 
 
 def _recheck_batch(batch: list[int], definitions: dict[tuple[str, int | None], tuple], job_id: int | None) -> int:
     rows = (
-        Submission.objects.filter(pk__in=batch, status__in=_SETTLED)
+        Submission.objects.filter(pk__in=batch, status__in=SETTLED)
         .exclude(run_record=None)
         .select_related("assignment")
         .only("pk", "times_graded", "run_record", "assignment__spec", "assignment__package_version")
@@ -345,7 +345,7 @@ def _recheck_batch(batch: list[int], definitions: dict[tuple[str, int | None], t
         # until the end of the transaction on PostgreSQL; SQLite writes one at a time).
         unchanged = dict(
             Submission.objects.select_for_update()
-            .filter(pk__in=[*evaluated, *failed], status__in=_SETTLED)
+            .filter(pk__in=[*evaluated, *failed], status__in=SETTLED)
             .values_list("pk", "times_graded")
         )
         done = [pk for pk, (times, _) in evaluated.items() if unchanged.get(pk) == times]

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from engine import assignments, package_store
-from engine.errors import InfrastructureError, SubmissionError
+from engine.errors import SubmissionError
 from engine.files import unpack_zip, write_tree
 from engine.validation import Outcome, PackageError, validate
 from submissions import packages
@@ -92,10 +92,9 @@ class Command(BaseCommand):
         if version.status != PackageVersion.Status.VALID:
             self._say(options, out, f"Refused: version {version.number} is not published.\n{version.reason}")
             sys.exit(1)
-        try:
-            preview = packages.package_preview(version=version)
-        except InfrastructureError as error:
-            raise CommandError(f"not published: the score changes could not be computed ({error})") from None
+        preview, problem = packages.stored_preview(version)  # computed by package_validate
+        if preview is None:
+            raise CommandError(f"not published: the score changes could not be computed ({problem})")
         out["changes"] = [vars(change) for change in preview.changes]
         out["submissions"] = preview.submissions
         if preview.submissions and not options["yes"]:
