@@ -75,18 +75,23 @@ def evaluate_many(records: list[RunRecord], assignment: Assignment) -> list[list
         return []
     check_ids = [c.id for c in assignment.checks]
     answers = shared_check_zygote().run(assignment.package_dir, check_ids, [r.to_dict() for r in records])
-    return [[_result(spec, answer) for spec, answer in zip(assignment.checks, row, strict=True)] for row in answers]
+    return [
+        [_result(spec, answer, assignment) for spec, answer in zip(assignment.checks, row, strict=True)]
+        for row in answers
+    ]
 
 
-def _result(spec: CheckSpec, answer: CheckAnswer) -> CheckResult:
+def _result(spec: CheckSpec, answer: CheckAnswer, assignment: Assignment) -> CheckResult:
+    # A check stopped before it said its NAME (a timeout, a crash) is labelled as the pages label it.
+    name = answer.name or assignment.check_name(spec.id)
     if answer.error is not None:
         feedback = (
             f"The check {spec.id} itself failed ({answer.error}). "
             "This is a grader error, not yours: staff can re-run the checks once it is fixed."
         )
-        return CheckResult(spec.id, answer.name or spec.id, False, 0, spec.points, feedback, error=True)
+        return CheckResult(spec.id, name, False, 0, spec.points, feedback, error=True)
     points = spec.points if answer.passed else 0
-    return CheckResult(spec.id, answer.name or spec.id, answer.passed, points, spec.points, answer.feedback)
+    return CheckResult(spec.id, name, answer.passed, points, spec.points, answer.feedback)
 
 
 def grade(

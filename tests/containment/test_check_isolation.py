@@ -160,6 +160,7 @@ def test_a_check_that_loops_is_stopped_by_its_timer(tmp_path, monkeypatch):
     monkeypatch.setattr(check_host, "CHECK_S", 1)
     results = results_of(package_with(tmp_path, loops="def check(record):\n    while True:\n        pass\n", fine=FINE))
     assert results["loops"].error and "did not finish within 1 s" in results["loops"].feedback
+    assert results["loops"].name == "Loops"  # its NAME, read from its source: it never said it
     assert results["fine"].passed
 
 
