@@ -2,10 +2,11 @@
 
 CheckZygote.run() sends the package's folder and the run records to a fork of
 the zygote (engine/check_zygote.py) and reads one answer per (record, check),
-the fork seeing that folder read-only and nothing else of ours. A check that
-raises, returns garbage or runs out of memory answers with an error; one that
-hangs past its timer, or kills its own process, is stopped and answered for
-here, and the rest go on in a fresh fork.
+the fork seeing that folder read-only and nothing else of ours. prepare() asks
+for the fork before the records exist, so that it confines itself while the
+script runs. A check that raises, returns garbage or runs out of memory
+answers with an error; one that hangs past its timer, or kills its own
+process, is stopped and answered for here, and the rest go on in a fresh fork.
 """
 
 from __future__ import annotations
@@ -61,69 +62,113 @@ class CheckZygote(ZygoteProcess):
         records: list[dict],
     ) -> list[list[CheckAnswer]]:
         """One answer per check (in check_ids' order) per record; the fork sees package_dir read-only."""
-        total = len(records) * len(check_ids)
-        answers: list[CheckAnswer | None] = [None] * total
-        package = str(package_dir.resolve()) if package_dir else None
-        request = {"package_dir": package, "checks": check_ids, "records": records}
-        request |= {"check_s": CHECK_S, "memory_mib": CHECK_MEMORY_MIB}
-        at = 0
-        while at < total:
-            at = self._run_from(at, request, answers)
-        n = len(check_ids)
-        return [answers[i * n : (i + 1) * n] for i in range(len(records))]
-
-    def _run_from(self, start: int, request: dict, answers: list) -> int:
-        """Answers from position `start` on; returns where the next fork must start.
-
-        What the fork writes is read as the instructor's code may have written it: the check
-        runs in the process that holds the connection. So each answer must come in time,
-        within _MAX_LINE bytes, for the position expected next, in the expected shape; else
-        that check's answer is an error, the fork is killed and the next check goes on anew.
-        """
-        conn = self._connect()
+        prepared = self.prepare(package_dir, check_ids, len(records))
         try:
-            conn.sendall(json.dumps({**request, "start": start}).encode() + b"\n")
-            lines = _Lines(conn)
-            first = _parsed(lines.next(time.monotonic() + _START_TIMEOUT_S))
-            if not isinstance(first.get("pid"), int):
-                raise InfrastructureError(f"the checks sandbox failed to start: {first.get('failed', first)}")
-            at = start
-            while at < len(answers):
-                try:
-                    line = lines.next(time.monotonic() + request["check_s"] + _GRACE_S)
-                except TimeoutError:
-                    problem = f"did not finish within {request['check_s']:g} s"
-                else:
-                    if line == b"":  # its process died under it: a check that exits, or a kill by an rlimit
-                        answers[at] = CheckAnswer("", False, "", "its process ended while it ran (exit or a limit)")
-                        return at + 1
-                    answers[at] = _answer(_parsed(line), at)
-                    if answers[at] is not None:
-                        at += 1
-                        continue
-                    problem = "wrote to the grader's connection something that is not its answer"
-                # Alive: its fork waits on it, so the pid is still its own.
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(first["pid"], signal.SIGKILL)
-                answers[at] = CheckAnswer("", False, "", problem)
-                return at + 1
-            return at
-        except OSError as error:
-            raise InfrastructureError(f"the checks sandbox failed: {error}") from error
+            return prepared.run(records)
         finally:
-            conn.close()
+            prepared.close()
 
-    def _connect(self) -> socket.socket:
+    def prepare(self, package_dir: Path | None, check_ids: list[str], record_count: int) -> PreparedChecks:
+        """A fork readied for `record_count` records that do not exist yet: close() it if unused."""
+        return PreparedChecks(self, package_dir, check_ids, record_count)
+
+    def open_fork(self, header: dict) -> socket.socket:
+        """A connection to a new fork, which confines itself while the caller goes on."""
         with self.lock:
             self.ensure_started()
             control_path = self.control_path
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(control_path)
+            conn.sendall(json.dumps(header).encode() + b"\n")
         except OSError as error:
             conn.close()
             raise InfrastructureError(f"cannot reach the checks sandbox: {error}") from error
         return conn
+
+
+class PreparedChecks:
+    """A checks fork asked for before its records exist.
+
+    grade() prepares one as the script starts: the fork enters its namespaces,
+    pivots, drops its uid and installs the package's compiled modules while the
+    script runs, so that after the run only the evaluation itself is left.
+    """
+
+    def __init__(self, zygote: CheckZygote, package_dir: Path | None, check_ids: list[str], record_count: int):
+        self.zygote = zygote
+        self.check_ids = check_ids
+        self.header = {
+            "package_dir": str(package_dir.resolve()) if package_dir else None,
+            "checks": check_ids,
+            "records": record_count,
+            "check_s": CHECK_S,
+            "memory_mib": CHECK_MEMORY_MIB,
+        }
+        self._conn: socket.socket | None = zygote.open_fork(self.header)
+
+    def run(self, records: list[dict]) -> list[list[CheckAnswer]]:
+        """One answer per check per record, for at most the records it was prepared for
+        (the fork's CPU allowance is counted from them)."""
+        if len(records) > self.header["records"]:
+            raise ValueError(f"prepared for {self.header['records']} records, given {len(records)}")
+        total = len(records) * len(self.check_ids)
+        answers: list[CheckAnswer | None] = [None] * total
+        at = 0
+        while at < total:
+            # The prepared fork first; after a fork was killed, a fresh one from where it stopped.
+            conn, self._conn = self._conn or self.zygote.open_fork(self.header), None
+            try:
+                at = _run_from(conn, at, records, answers, self.header["check_s"])
+            finally:
+                conn.close()
+        n = len(self.check_ids)
+        return [answers[i * n : (i + 1) * n] for i in range(len(records))]
+
+    def close(self) -> None:
+        """Ends an unused fork: it reads EOF where it waited for the records."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _run_from(conn: socket.socket, start: int, records: list[dict], answers: list, check_s: float) -> int:
+    """Answers from position `start` on; returns where the next fork must start.
+
+    What the fork writes is read as the instructor's code may have written it: the check
+    runs in the process that holds the connection. So each answer must come in time,
+    within _MAX_LINE bytes, for the position expected next, in the expected shape; else
+    that check's answer is an error, the fork is killed and the next check goes on anew.
+    """
+    try:
+        lines = _Lines(conn)
+        first = _parsed(lines.next(time.monotonic() + _START_TIMEOUT_S))
+        if not isinstance(first.get("pid"), int):
+            raise InfrastructureError(f"the checks sandbox failed to start: {first.get('failed', first)}")
+        conn.sendall(json.dumps({"records": records, "start": start}).encode() + b"\n")
+        at = start
+        while at < len(answers):
+            try:
+                line = lines.next(time.monotonic() + check_s + _GRACE_S)
+            except TimeoutError:
+                problem = f"did not finish within {check_s:g} s"
+            else:
+                if line == b"":  # its process died under it: a check that exits, or a kill by an rlimit
+                    answers[at] = CheckAnswer("", False, "", "its process ended while it ran (exit or a limit)")
+                    return at + 1
+                answers[at] = _answer(_parsed(line), at)
+                if answers[at] is not None:
+                    at += 1
+                    continue
+                problem = "wrote to the grader's connection something that is not its answer"
+            # Alive: its fork waits on it, so the pid is still its own.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first["pid"], signal.SIGKILL)
+            answers[at] = CheckAnswer("", False, "", problem)
+            return at + 1
+        return at
+    except OSError as error:
+        raise InfrastructureError(f"the checks sandbox failed: {error}") from error
 
 
 class _Lines:

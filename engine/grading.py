@@ -75,6 +75,10 @@ def evaluate_many(records: list[RunRecord], assignment: Assignment) -> list[list
         return []
     check_ids = [c.id for c in assignment.checks]
     answers = shared_check_zygote().run(assignment.package_dir, check_ids, [r.to_dict() for r in records])
+    return _results(answers, assignment)
+
+
+def _results(answers: list[list[CheckAnswer]], assignment: Assignment) -> list[list[CheckResult]]:
     return [
         [_result(spec, answer, assignment) for spec, answer in zip(assignment.checks, row, strict=True)]
         for row in answers
@@ -105,13 +109,19 @@ def grade(
 ) -> GradeReport:
     """Raises SubmissionError (the student's to fix) or InfrastructureError (ours: retry)."""
     entry = choose_entry_point(files, entry_point)
-    record = run_submission(
-        files=assignment.with_provided_files(files),
-        entry_point=entry,
-        stdin=assignment.stdin_for(username) if stdin is None else stdin,
-        limits=assignment.limits,
-        zygote=zygote,
-        services=assignment.services,
-        probes=assignment.probes,
-    )
-    return GradeReport(assignment=assignment.slug, record=record, checks=evaluate(record, assignment))
+    # The checks sandbox confines itself while the script runs: after the run, only the checks are left.
+    checks = shared_check_zygote().prepare(assignment.package_dir, [c.id for c in assignment.checks], 1)
+    try:
+        record = run_submission(
+            files=assignment.with_provided_files(files),
+            entry_point=entry,
+            stdin=assignment.stdin_for(username) if stdin is None else stdin,
+            limits=assignment.limits,
+            zygote=zygote,
+            services=assignment.services,
+            probes=assignment.probes,
+        )
+        results = _results(checks.run([record.to_dict()]), assignment)[0]
+    finally:
+        checks.close()
+    return GradeReport(assignment=assignment.slug, record=record, checks=results)
