@@ -16,12 +16,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PATH=/opt/venv/bin:$PATH
 
-# bubblewrap + socat: the sandbox and its TCP->unix bridge to moto;
-# util-linux: prlimit and setpriv; python3-venv: the service's venv and the
+# bubblewrap: the sandbox; util-linux: setpriv; python3-venv: the service's venv and the
 # sandbox runtime; bash runs engine/launch.sh (Essential in Debian).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        bubblewrap socat util-linux bash python3 python3-venv ca-certificates \
+        bubblewrap util-linux bash python3 python3-venv ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 # The service's Python packages (pinned in requirements.txt).

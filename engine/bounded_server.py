@@ -21,7 +21,8 @@ importlib.metadata.version = functools.lru_cache(maxsize=64)(importlib.metadata.
 importlib.metadata.version("werkzeug")
 
 
-def bounded_server(listen_fd: int, app, *, max_connections: int):
+def bounded_server(listener: socket.socket, app, *, max_connections: int):
+    """Serves on `listener` (a TCP socket: the script's, engine/mock_bridge.py), which it takes over."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import ThreadedWSGIServer
 
@@ -34,7 +35,10 @@ def bounded_server(listen_fd: int, app, *, max_connections: int):
     class BoundedServer(ThreadedWSGIServer):
         def __init__(self) -> None:
             self.open_connections = threading.BoundedSemaphore(max_connections)
-            super().__init__("unix://mock", 0, app, Handler, fd=listen_fd)
+            host, port = listener.getsockname()[:2]
+            # werkzeug serves a duplicate of the descriptor: ours goes.
+            super().__init__(host, port, app, Handler, fd=listener.fileno())
+            listener.close()
 
         def process_request(self, request: socket.socket, client_address) -> None:
             if not self.open_connections.acquire(blocking=False):

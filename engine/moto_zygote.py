@@ -5,14 +5,16 @@ environment and never serves. Each fork confines itself before it serves a
 byte: into the run's cgroup, under the run's rlimits, down to the run's own
 unprivileged mock uid, then into namespaces of its own with no network and a
 read-only root holding only the Python it imports from (engine/confine.py).
-It never opens a file: the runner passes it the listening socket and the
-record file as descriptors.
+It never opens a file: the runner passes it the run's unix socket and the
+record file as descriptors. It serves on neither network nor unix socket of its
+own making: the script's Python, as it starts, passes it a TCP listener made in
+the sandbox's network namespace over that unix socket (engine/mock_bridge.py).
 
 Protocol on the control socket, one connection per run:
   client -> {"uid": N, "services": [...], "max_calls": N, "limits": {...}, "probes": [...]}\\n
             ("probes": the package's state probes, PackageProbe.to_dict(), sources included;
             only the fork, once confined, compiles them: engine/probes.py)
-            with SCM_RIGHTS: [listening socket, record file, stdout sync socket, cgroup.procs...]
+            with SCM_RIGHTS: [the run's unix socket, record file, stdout sync socket, cgroup.procs...]
   zygote's child -> {"ready": true, "pid": N}\\n
   client -> "stop\\n" (or closes the connection: its owner died)
   child  -> {"stopped": true}\\n after writing the record's trailer, then exits.
@@ -43,6 +45,8 @@ _KEY_BUFFER_BYTES = str(1 << 40)
 _THREAD_STACK_BYTES = 512 * 1024
 _MAX_FDS = 8
 _REQUEST_TIMEOUT_S = 10
+# The script's Python sends its listener as soon as it has connected.
+_HANDOFF_TIMEOUT_S = 2
 
 
 def build_app(services: frozenset[str]):
@@ -102,8 +106,14 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake:
     middleware = RecordingMiddleware(
         app, record_file, request["max_calls"], stdout_probe=probe, max_bytes=limits["record_bytes"]
     )
-    server = bounded_server(listen_fd, middleware, max_connections=limits["connections"])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def serve() -> None:
+        listener = receive_listener(socket.socket(fileno=listen_fd))
+        if listener is not None:
+            server = bounded_server(listener, middleware, max_connections=limits["connections"])
+            server.serve_forever()
+
+    threading.Thread(target=serve, daemon=True).start()
     conn.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
     reader = conn.makefile("rb")
     reader.readline()  # "stop", or EOF when the runner died
@@ -116,6 +126,52 @@ def serve_one_run(conn: socket.socket, request: dict, fds: list[int], handshake:
     except OSError:
         pass
     os._exit(0)
+
+
+def receive_listener(handoff: socket.socket) -> socket.socket | None:
+    """The script's listener on 127.0.0.1:4566, passed by its Python as it starts
+    (engine/mock_bridge.py) over the run's unix socket, which closes after.
+
+    Whatever else comes through that socket is the script's and is dropped: only a
+    listening TCP socket is taken, and only the first. It was made in the sandbox's
+    network namespace, so accepting on it reaches the script and nothing else; this
+    process keeps no network of its own. None if the socket is closed first."""
+    with handoff:
+        while True:
+            try:
+                conn, _ = handoff.accept()
+            except OSError:
+                return None
+            with conn:
+                conn.settimeout(_HANDOFF_TIMEOUT_S)
+                try:
+                    _data, fds, _flags, _addr = socket.recv_fds(conn, 64, 1)
+                except OSError:
+                    continue
+            for fd in fds:
+                listener = _tcp_listener(fd)
+                if listener is not None:
+                    return listener
+
+
+def _tcp_listener(fd: int) -> socket.socket | None:
+    """The descriptor as a listening TCP socket; else None, and it is closed."""
+    try:
+        candidate = socket.socket(fileno=fd)
+    except OSError:  # not a socket at all: a pipe, a file
+        os.close(fd)
+        return None
+    try:
+        if (
+            candidate.family == socket.AF_INET
+            and candidate.type == socket.SOCK_STREAM
+            and candidate.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+        ):
+            return candidate
+    except OSError:
+        pass
+    candidate.close()
+    return None
 
 
 # One warmed app per set of services, built in the zygote before any fork.

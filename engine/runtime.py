@@ -1,7 +1,8 @@
 """Builds the Python runtime the sandbox runs scripts with.
 
 A venv from Debian's /usr/bin/python3, outside /root: the unprivileged sandbox
-uid cannot reach a pyenv Python under /root (mode 0700). It holds boto3 only.
+uid cannot reach a pyenv Python under /root (mode 0700). It holds boto3, and
+engine/mock_bridge.py with a .pth line that runs it at every start-up.
 Usage: python -m engine.runtime [--force]
 """
 
@@ -16,11 +17,39 @@ from pathlib import Path
 from engine.sandbox import DEFAULT_RUNTIME
 
 _REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements-sandbox.txt"
+_BRIDGE = Path(__file__).with_name("mock_bridge.py")
+# site runs a .pth file's `import` lines at start-up, before the script; a .pth, not
+# sitecustomize.py, which Debian's own in /usr/lib/python3.11 would shadow.
+BRIDGE_PTH = ("labgrader-mock-bridge.pth", "import labgrader_mock_bridge; labgrader_mock_bridge.hand_over()\n")
 
 
 def runtime_is_current(runtime: Path) -> bool:
+    return requirements_are_current(runtime) and bridge_is_current(runtime)
+
+
+def requirements_are_current(runtime: Path) -> bool:
     stamp = runtime / "requirements-sandbox.txt"
     return stamp.exists() and stamp.read_text() == _REQUIREMENTS.read_text()
+
+
+def bridge_is_current(runtime: Path) -> bool:
+    """Whether the runtime hands its port to the mock as this checkout's engine expects."""
+    try:
+        return all(path.read_text() == text for path, text in _bridge_files(runtime))
+    except OSError:
+        return False
+
+
+def install_bridge(runtime: Path) -> None:
+    for path, text in _bridge_files(runtime):
+        path.write_text(text)
+        path.chmod(0o644)
+
+
+def _bridge_files(runtime: Path) -> list[tuple[Path, str]]:
+    [site_packages] = (runtime / "lib").glob("python3*/site-packages")
+    name, line = BRIDGE_PTH
+    return [(site_packages / "labgrader_mock_bridge.py", _BRIDGE.read_text()), (site_packages / name, line)]
 
 
 def build(runtime: Path, base_python: str = "/usr/bin/python3") -> None:
@@ -31,6 +60,7 @@ def build(runtime: Path, base_python: str = "/usr/bin/python3") -> None:
         [str(runtime / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(_REQUIREMENTS)],
         check=True,
     )
+    install_bridge(runtime)
     shutil.copy(_REQUIREMENTS, runtime / "requirements-sandbox.txt")
     subprocess.run(["chmod", "-R", "a+rX", str(runtime)], check=True)
     for parent in runtime.parents:  # the sandbox uid must be able to traverse to it
@@ -39,8 +69,12 @@ def build(runtime: Path, base_python: str = "/usr/bin/python3") -> None:
 
 def main(argv: list[str]) -> int:
     runtime = Path(os.environ.get("LABGRADER_SANDBOX_RUNTIME", DEFAULT_RUNTIME))
-    if "--force" not in argv and runtime_is_current(runtime):
-        print(f"sandbox runtime at {runtime} is current")
+    if "--force" not in argv and requirements_are_current(runtime):
+        if bridge_is_current(runtime):
+            print(f"sandbox runtime at {runtime} is current")
+        else:
+            install_bridge(runtime)
+            print(f"sandbox runtime at {runtime}: mock bridge updated")
         return 0
     build(runtime)
     print(f"sandbox runtime built at {runtime}")

@@ -1,11 +1,12 @@
 """Runs one script under bubblewrap, as an unprivileged per-run uid.
 
 What stops what (docs/engine.md, "The sandbox"): the network namespace leaves only
-loopback, where the run's own moto server is bridged in; the mount namespace
+loopback, where the script's Python hands the run's own moto server its listener
+(engine/mock_bridge.py); the mount namespace
 shows /usr, the boto3 runtime and the submission, nothing of the service, and
 one size-capped tmpfs is all the run can write; a pid namespace ends every
 process of the run when the script exits; rlimits bound memory, processes,
-file size and CPU; the wall clock is ours. The launcher chain starts from a
+file size and CPU (set by launch.sh, before the script); the wall clock is ours. The launcher chain starts from a
 minimal environment in "/", so not even bwrap's own init (which the script
 can see) holds anything of the grader.
 """
@@ -40,7 +41,7 @@ _TMP = "/home/.tmp"
 _SHM = "/home/.shm"
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _MOTO_PORT = 4566
-# Environment of the launcher chain (cgroup-enter, prlimit, setpriv, bwrap).
+# Environment of the launcher chain (cgroup-enter, setpriv, bwrap).
 # bwrap's own init inherits it and the script can read /proc/1/environ, so it
 # must hold nothing of the grader's: no SECRET_KEY, DATABASE_URL, REDIS_URL.
 _LAUNCH_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -77,7 +78,20 @@ def runtime_python() -> str:
     python = os.path.join(runtime, "bin", "python")
     if not os.path.exists(python):
         raise InfrastructureError(f"sandbox runtime missing at {runtime}: build it with `python -m engine.runtime`")
+    if runtime not in _bridged_runtimes:
+        from engine.runtime import bridge_is_current
+
+        # Without it no call reaches the mock, and every script would lose its points for it.
+        if not bridge_is_current(Path(runtime)):
+            raise InfrastructureError(
+                f"the sandbox runtime at {runtime} lacks this engine's mock bridge: "
+                "update it with `python -m engine.runtime`"
+            )
+        _bridged_runtimes.add(runtime)
     return python
+
+
+_bridged_runtimes: set[str] = set()  # checked once per process
 
 
 def _write_etc(run_dir: Path, uid: int) -> Path:
@@ -106,7 +120,7 @@ def sandbox_command(
     python = os.path.abspath(runtime_python())
     runtime = str(Path(python).parent.parent)
     etc = _write_etc(Path(os.path.abspath(run_dir)), uid)
-    command = _rlimits_prefix(limits)
+    command = []
     if slots.dedicated_uids():
         # bwrap run as root with --uid keeps host root privileges: drop them first.
         command += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
@@ -136,21 +150,20 @@ def sandbox_command(
         python,
         entry_point,
         str(started_fd),
+        *_ulimit_options(limits),
     ]
     return command
 
 
-def _rlimits_prefix(limits: Limits) -> list[str]:
-    mib = 1024 * 1024
+def _ulimit_options(limits: Limits) -> list[str]:
+    """The run's rlimits, soft and hard, as options of bash's `ulimit` (launch.sh sets them)."""
     return [
-        "prlimit",
-        f"--as={limits.memory_mib * mib}",
-        f"--nproc={limits.processes}",
-        f"--fsize={limits.file_size_mib * mib}",
-        f"--nofile={limits.open_files}",
-        f"--cpu={int(limits.wall_s) + 5}",
-        "--core=0",
-        "--",
+        *("-v", str(limits.memory_mib * 1024)),  # address space, KiB
+        *("-u", str(limits.processes)),
+        *("-f", str(limits.file_size_mib * 1024)),  # file size, 1 KiB blocks
+        *("-n", str(limits.open_files)),
+        *("-t", str(int(limits.wall_s) + 5)),  # CPU seconds
+        *("-c", "0"),
     ]
 
 
@@ -184,7 +197,7 @@ def _disk_mounts(limits: Limits) -> list[str]:
     # One tmpfs, so HOME, /tmp and /dev/shm share one budget (Limits.disk_mib);
     # HOME stays a real directory, so the working dir reads /home/student/lab.
     args = ["--size", str(limits.disk_mib * 1024 * 1024), "--tmpfs", _DISK]
-    for directory in (_HOME, _TMP, _SHM):
+    for directory in (_HOME, f"{_HOME}/.aws", f"{_HOME}/lab", _TMP, _SHM):
         args += ["--dir", directory]
     args += ["--symlink", _TMP, "/tmp"]
     return args

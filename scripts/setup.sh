@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# bubblewrap + socat: the sandbox; util-linux: prlimit/setpriv; python3-venv:
+# bubblewrap: the sandbox; util-linux: setpriv; socat: the multi-host tests' relay; python3-venv:
 # the runtime scripts run with; redis-server: the broker for end-to-end tests;
 # postgresql: initdb and the server for the tests' own throwaway clusters (the
 # machine's cluster is never used by the tests); chromium + chromium-driver:
