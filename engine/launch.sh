@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs inside the sandbox, as the student's uid, in a fresh network namespace
-# where only loopback exists. $1: the Python interpreter, $2: the entry point,
+# where only loopback exists, in $HOME/lab, where bwrap copied the submission.
+# $1: the Python interpreter, $2: the entry point,
 # $3: a pipe to tell the grader that the sandbox is up (closed before the script runs),
 # $4...: the run's rlimits as `ulimit` options, applied here, before anything of the
 # student's runs (builtins: no process of their own, as prlimit was).
@@ -14,8 +15,6 @@ shift 3
 ulimit "$@" || exit 125
 printf '[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n' > "$HOME/.aws/credentials"
 printf '[default]\nregion = us-east-1\n' > "$HOME/.aws/config"
-cp -R /run/lab/submission/. "$HOME/lab/"
-cd "$HOME/lab" || exit 125
 # No relay to the mock: the script's Python hands the mock its own listener on
 # 127.0.0.1:4566 as it starts (engine/mock_bridge.py, installed in the runtime).
 exec "$python" "$entry"

@@ -37,6 +37,7 @@ _LAUNCHER = Path(__file__).with_name("launch.sh")
 # /dev/shm symlinks, the temporary files and POSIX semaphores (Limits.disk_mib).
 _DISK = "/home"
 _HOME = "/home/student"
+_LAB = "/home/student/lab"  # the script's working directory, holding a copy of its files
 _TMP = "/home/.tmp"
 _SHM = "/home/.shm"
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
@@ -109,14 +110,15 @@ def _write_etc(run_dir: Path, uid: int) -> Path:
 def sandbox_command(
     *,
     run_dir: Path,
-    submission_dir: Path,
     moto_socket: str,
     entry_point: str,
     uid: int,
     limits: Limits,
     started_fd: int,
+    file_args: list[str] = (),
 ) -> list[str]:
-    """The launcher chain, with absolute paths only: it starts in "/"."""
+    """The launcher chain, with absolute paths only: it starts in "/".
+    file_args: the submission's copy into the run's disk (_submission_files)."""
     python = os.path.abspath(runtime_python())
     runtime = str(Path(python).parent.parent)
     etc = _write_etc(Path(os.path.abspath(run_dir)), uid)
@@ -135,13 +137,14 @@ def sandbox_command(
         *_system_mounts(runtime),
         *_dev_mounts(),
         *_disk_mounts(limits),
-        *_run_mounts(etc, os.path.abspath(submission_dir), os.path.abspath(moto_socket)),
+        *_run_mounts(etc, os.path.abspath(moto_socket)),
+        *file_args,
         # Only the disk (and the device nodes) stay writable.
         "--remount-ro",
         "/",
         *_env_args(runtime),
         "--chdir",
-        _HOME,
+        _LAB,
         "--",
         "/bin/bash",
         "-c",
@@ -197,20 +200,42 @@ def _disk_mounts(limits: Limits) -> list[str]:
     # One tmpfs, so HOME, /tmp and /dev/shm share one budget (Limits.disk_mib);
     # HOME stays a real directory, so the working dir reads /home/student/lab.
     args = ["--size", str(limits.disk_mib * 1024 * 1024), "--tmpfs", _DISK]
-    for directory in (_HOME, f"{_HOME}/.aws", f"{_HOME}/lab", _TMP, _SHM):
+    for directory in (_HOME, f"{_HOME}/.aws", _LAB, _TMP, _SHM):
         args += ["--dir", directory]
     args += ["--symlink", _TMP, "/tmp"]
     return args
 
 
-def _run_mounts(etc: Path, submission_dir: str, moto_socket: str) -> list[str]:
+def _run_mounts(etc: Path, moto_socket: str) -> list[str]:
     return [
         *("--ro-bind", str(etc / "passwd"), "/etc/passwd"),
         *("--ro-bind", str(etc / "group"), "/etc/group"),
         *("--ro-bind", str(etc / "hosts"), "/etc/hosts"),
-        *("--ro-bind", submission_dir, "/run/lab/submission"),
         *("--bind", moto_socket, "/run/lab/moto.sock"),
     ]
+
+
+def _submission_files(submission_dir: Path) -> tuple[list[str], list[int]]:
+    """bwrap options that copy the staged submission into the run's disk, and the
+    descriptors they read: bwrap copies each file as it builds the sandbox, in the
+    sandbox's own user namespace, so no `cp` process runs. The caller closes them."""
+    args: list[str] = []
+    fds: list[int] = []
+    try:
+        for directory, subdirectories, names in os.walk(submission_dir):
+            subdirectories.sort()
+            relative = os.path.relpath(directory, submission_dir)
+            target = _LAB if relative == "." else f"{_LAB}/{relative}"
+            if relative != ".":
+                args += ["--dir", target]
+            for name in sorted(names):
+                fds.append(os.open(os.path.join(directory, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC))
+                args += ["--perms", "0644", "--file", str(fds[-1]), f"{target}/{name}"]
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return args, fds
 
 
 def _env_args(runtime: str) -> list[str]:
@@ -254,15 +279,16 @@ def run_sandboxed(
     meanwhile. If it raises, the sandbox is killed and the error goes on up."""
     # The launcher writes to this pipe once bwrap's setup succeeded: silence
     # means the sandbox, not the script, failed.
+    file_args, file_fds = _submission_files(submission_dir)
     started_read, started_write = os.pipe()
     command = sandbox_command(
         run_dir=run_dir,
-        submission_dir=submission_dir,
         moto_socket=moto_socket,
         entry_point=entry_point,
         uid=uid,
         limits=limits,
         started_fd=started_write,
+        file_args=file_args,
     )
     stdin_path = run_dir / "stdin"
     stdin_path.write_bytes(stdin)
@@ -277,9 +303,9 @@ def run_sandboxed(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
-                # Nothing of ours but the started pipe: not our variables,
-                # not our cwd (the checkout), no other descriptor.
-                pass_fds=(started_write,),
+                # Nothing of ours but the started pipe and the submission's files (bwrap
+                # closes those once copied): not our variables, not our cwd (the checkout).
+                pass_fds=(started_write, *file_fds),
                 env=_LAUNCH_ENV,
                 cwd="/",
             )
@@ -288,6 +314,8 @@ def run_sandboxed(
         raise InfrastructureError(f"could not start the sandbox: {error}") from error
     finally:
         os.close(started_write)
+        for fd in file_fds:
+            os.close(fd)
     keepers = {
         process.stdout: _StreamKeeper(limits.output_kib * 1024),
         process.stderr: _StreamKeeper(limits.output_kib * 1024),

@@ -9,7 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from engine.files import SubmittedFile
 from engine.limits import Limits
+from engine.runner import run_submission
 
 REPO = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
@@ -182,3 +184,34 @@ def test_a_checkout_the_sandbox_uid_cannot_enter_still_grades(run_script):
     record = json.loads(result.stdout.splitlines()[-1])
     assert record["exit_code"] == 0 and record["stdout"] == "ok\n", record["stderr"]
     assert record["calls"] == ["CreateBucket"]
+
+
+def test_a_submissions_folders_and_files_are_copied_into_the_working_dir_for_the_script_to_change(monkeypatch):
+    # bwrap copies them (--file) as it builds the sandbox, where a cp in the launcher did.
+    work_dir = tempfile.mkdtemp(prefix="labgrader-test-")
+    os.chmod(work_dir, 0o755)
+    monkeypatch.setenv("LABGRADER_WORK_DIR", work_dir)
+    script = b"""
+import os
+from pkg.helper import GREETING
+with open("data/notes.txt", "a") as notes:
+    notes.write(" and more")
+print(GREETING, open("data/notes.txt").read(), os.getcwd())
+print(sorted(os.path.join(d, f) for d, _, fs in os.walk(".") for f in fs if "__pycache__" not in d))
+"""
+    files = [
+        SubmittedFile("main.py", script),
+        SubmittedFile("pkg/__init__.py", b""),
+        SubmittedFile("pkg/helper.py", b"GREETING = 'hello'\n"),
+        SubmittedFile("data/notes.txt", "naïve notes".encode()),
+    ]
+    try:
+        record = run_submission(files=files, entry_point="main.py", stdin="", limits=Limits(wall_s=10))
+    finally:
+        leftovers = os.listdir(work_dir)
+        os.rmdir(work_dir)
+    assert record.exit_code == 0, record.stderr
+    first, second = record.stdout.splitlines()
+    assert first == "hello naïve notes and more /home/student/lab"
+    assert eval(second) == ["./data/notes.txt", "./main.py", "./pkg/__init__.py", "./pkg/helper.py"]  # noqa: S307
+    assert leftovers == []
