@@ -39,9 +39,12 @@ grader, grader, naive, floor, ...), so drift and other load on the shared
 machine hit every mode alike; the figures add up over the rounds. Lanes pull
 the next submission from one shared counter, like a worker pool. Per mode:
 total seconds (sum of its phases' wall time), submissions/s, median and p95
-(nearest rank) latency, and CPU seconds per submission (this process, the
-children it reaped, the floor's moto servers and the zygote with its reaped
-forks, read from /proc). Then the ratios: throughput grader/floor (grader
+(nearest rank) latency, CPU seconds per submission (this process, the
+children it reaped, the floor's moto servers and both zygotes, moto's and the
+checks', with their reaped forks, read from /proc) and the machine's CPU
+seconds per submission (/proc/stat over each phase: kernel threads too, such
+as network namespace teardown; other load on the machine counts against every
+mode alike). Then the ratios: throughput grader/floor (grader
 subs/s over floor subs/s; 1.0 = at the floor), grader/naive, the same per
 round (its spread shows the noise), and median latency ratios.
 
@@ -361,7 +364,8 @@ def proc_stat(pid: int) -> tuple[int, float, float] | None:
 
 
 def zygote_pids() -> list[int]:
-    """Our descendants whose command line runs engine.moto_zygote."""
+    """Our descendants whose command line runs a zygote: engine.moto_zygote or engine.check_zygote
+    (each reaps its forks, so their CPU is in its children's time)."""
     parent_of = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -376,7 +380,7 @@ def zygote_pids() -> list[int]:
     for pid in mine:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if b"moto_zygote" in handle.read():
+                if any(name in handle.read() for name in (b"moto_zygote", b"check_zygote")):
                     found.append(pid)
         except OSError:
             continue
@@ -393,6 +397,15 @@ def cpu_snapshot(extra_pids: list[int]) -> dict[str, float]:
         if stat is not None:
             snapshot[f"pid{pid}"] = stat[1] + stat[2]
     return snapshot
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent so far, kernel threads included (/proc/stat:
+    every state but idle, iowait and steal). Per phase, it also counts what no process of
+    ours is charged with: namespace teardown in kworkers, RCU, cgroup destruction."""
+    with open("/proc/stat") as handle:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, handle.readline().split()[1:9])
+    return (user + nice + system + irq + softirq) / _TICK
 
 
 def cpu_used(before: dict[str, float], after: dict[str, float]) -> float:
@@ -574,6 +587,7 @@ def percentile(values: list[float], q: float) -> float:
 class ModeResult:
     total_s: float = 0.0
     cpu_s: float = 0.0
+    machine_cpu_s: float = 0.0
     samples: list[Sample] = field(default_factory=list)
     phases: list[dict] = field(default_factory=list)
 
@@ -596,6 +610,7 @@ class ModeResult:
             "latency_p95_s": round(percentile(latencies, 95), 3),
             "latency_mean_s": round(statistics.fmean(latencies), 3),
             "cpu_s_per_submission": round(self.cpu_s / self.n, 3),
+            "machine_cpu_s_per_submission": round(self.machine_cpu_s / self.n, 3),
             "phases": self.phases,
             "first_failures": [f"{s.label}: {s.error}" for s in self.failures[:5]],
         }
@@ -633,12 +648,14 @@ def interleave(
         for name in names if round_number % 2 == 0 else tuple(reversed(names)):
             pids = watched()
             before = cpu_snapshot(pids)
+            machine_before = machine_busy_s()
             wall, samples = run_lanes(share, lanes, work[name])
             time.sleep(0.2)  # let the zygote reap its last forks before reading its CPU time
             cpu = cpu_used(before, cpu_snapshot(pids + [p for p in watched() if p not in pids]))
             result = results[name]
             result.total_s += wall
             result.cpu_s += cpu
+            result.machine_cpu_s += machine_busy_s() - machine_before
             result.samples += samples
             phase = {"round": round_number + 1, "n": share, "wall_s": round(wall, 3), "load1": loadavg()[0]}
             result.phases.append(phase)
@@ -865,6 +882,9 @@ def main() -> int:
         "cpu_per_submission_grader_over_floor": round(
             grader_s["cpu_s_per_submission"] / floor_s["cpu_s_per_submission"], 3
         ),
+        "machine_cpu_per_submission_grader_over_floor": round(
+            grader_s["machine_cpu_s_per_submission"] / floor_s["machine_cpu_s_per_submission"], 3
+        ),
         "throughput_grader_over_floor_per_round": per_round,
         "throughput_grader_over_floor_median_of_rounds": round(statistics.median(per_round), 3),
     }
@@ -875,12 +895,16 @@ def main() -> int:
         f"pool: {', '.join(s.label for s in pool)}",
         file=out,
     )
-    print(f"{'mode':<7} {'total':>8} {'subs/s':>7} {'median':>9} {'p95':>9} {'cpu/sub':>9}  failures", file=out)
+    print(
+        f"{'mode':<7} {'total':>8} {'subs/s':>7} {'median':>9} {'p95':>9} {'cpu/sub':>9} {'machine/sub':>11}  failures",
+        file=out,
+    )
     for mode in MODES:
         s = summaries[mode]
         print(
             f"{mode:<7} {s['total_s']:7.2f}s {s['submissions_per_s']:7.2f} {ms(s['latency_median_s']):>9} "
-            f"{ms(s['latency_p95_s']):>9} {ms(s['cpu_s_per_submission']):>9}  {s['failures']}/{s['submissions']}",
+            f"{ms(s['latency_p95_s']):>9} {ms(s['cpu_s_per_submission']):>9} "
+            f"{ms(s['machine_cpu_s_per_submission']):>11}  {s['failures']}/{s['submissions']}",
             file=out,
         )
     print(
@@ -897,9 +921,15 @@ def main() -> int:
     )
     cpu_ratio = ratios["cpu_per_submission_grader_over_floor"]
     print(
-        f"cpu per submission grader/floor {cpu_ratio:.2f} (where the CPUs are the bottleneck, throughput "
-        f"grader/floor tends to 1/{cpu_ratio:.2f} = {1 / cpu_ratio:.2f}x; kernel work in kworkers, such as "
-        "network namespace teardown, is not counted)",
+        f"cpu per submission grader/floor {cpu_ratio:.2f} (our processes, the floor's servers and the zygotes "
+        "with their forks; not kernel threads)",
+        file=out,
+    )
+    machine_ratio = ratios["machine_cpu_per_submission_grader_over_floor"]
+    print(
+        f"machine cpu per submission grader/floor {machine_ratio:.2f} (all of the machine's CPU during each "
+        f"phase, kernel threads included; other load counts against every mode alike): where the CPUs "
+        f"are the bottleneck, throughput grader/floor tends to 1/{machine_ratio:.2f} = {1 / machine_ratio:.2f}x",
         file=out,
     )
     if resets:
