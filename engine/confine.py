@@ -48,6 +48,7 @@ _LOCKED_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEX
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_NAME = 15
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class ConfinementError(OSError):
@@ -63,6 +64,11 @@ def _check(result: int, what: str) -> None:
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     encode = lambda text: text.encode() if text is not None else None  # noqa: E731
     _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+
+
+def become_subreaper() -> None:
+    """Orphans among this process's descendants are reparented to it, not further up."""
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
 
 
 def name_process(name: str) -> None:

@@ -116,6 +116,10 @@ def readline_with_timeout(stream, timeout: float) -> bytes:
 def serve(control_path: str, handle: Callable[[socket.socket], None]) -> None:
     """Listen on control_path, say "ready" on stdout, and hand each connection to handle()."""
     exit_when_owner_dies(control_path)
+    # A fork's own children orphaned when it is killed (the checks fork's namespace init)
+    # come to us and are reaped below. Else they would go to our owner, a grading process
+    # and subreaper itself, which reaps only its runs' uids: a zombie per killed fork.
+    confine.become_subreaper()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control_path)
     os.chmod(control_path, 0o600)

@@ -9,7 +9,7 @@ import pytest
 
 from engine import check_host, check_zygote, slots
 from engine.grading import evaluate
-from tests.containment.test_check_isolation import FINE, package_with
+from tests.containment.test_check_isolation import FINE, SWALLOWS_ITS_TIMER, package_with
 from tests.records import correct_run
 
 SAYS_ITS_FILE = """
@@ -52,7 +52,9 @@ def wait_for(condition, timeout_s: float = 10.0) -> bool:
 
 
 @pytest.fixture
-def zygote():
+def zygote(monkeypatch):
+    # A checks uid of its own, so that another grading on this machine cannot be taken for ours.
+    monkeypatch.setattr(check_host, "CHECKS_UID", 60000 + os.getpid() % 900)
     owned = check_host.CheckZygote()
     yield owned
     owned.close()
@@ -77,6 +79,20 @@ def test_a_prepared_checks_sandbox_never_used_leaves_no_process_behind(tmp_path,
     prepared = zygote.prepare(assignment.package_dir, ["fine"], 1)
     assert wait_for(lambda: processes_of(check_host.CHECKS_UID)), "the prepared fork never dropped to the checks uid"
     prepared.close()
+    assert wait_for(lambda: not processes_of(check_host.CHECKS_UID)), processes_of(check_host.CHECKS_UID)
+
+
+@pytest.mark.skipif(not slots.dedicated_uids(), reason="the checks uid exists only when grading as root")
+def test_a_checks_fork_killed_on_its_deadline_leaves_no_zombie_with_the_grader(tmp_path, zygote, monkeypatch):
+    # Every grading process is a child subreaper (for the sandbox's orphans). The fork's
+    # namespace init, orphaned when the client kills the fork, came to it and was never
+    # reaped: a zombie per stopped check, for as long as the worker lived.
+    slots.become_subreaper()
+    monkeypatch.setattr(check_host, "CHECK_S", 0.5)
+    assignment = package_with(tmp_path, stubborn=SWALLOWS_ITS_TIMER)
+    for _ in range(3):
+        [[answer]] = zygote.run(assignment.package_dir, ["stubborn"], [correct_run().record().to_dict()])
+        assert answer.error and "did not finish" in answer.error
     assert wait_for(lambda: not processes_of(check_host.CHECKS_UID)), processes_of(check_host.CHECKS_UID)
 
 
