@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import importlib
 import importlib.abc
 import importlib.util
@@ -262,7 +261,7 @@ def _read_header(conn: socket.socket) -> dict:
         chunk = conn.recv(_MAX_HEADER)
         if not chunk:
             if not data:
-                raise _HungUp
+                raise zygote.HungUp
             raise ValueError("the request ended before its first line did")
         data += chunk
         if len(data) > _MAX_HEADER or b"\n" in data[:-1]:
@@ -271,15 +270,11 @@ def _read_header(conn: socket.socket) -> dict:
     return json.loads(data)
 
 
-class _HungUp(Exception):
-    """The peer closed without a request: another zygote's sweep probing whether we are alive."""
-
-
 def _handle(conn: socket.socket, uid: int | None) -> None:
     try:
         header = _read_header(conn)
         codes = compiled_package(header["package_dir"])
-    except _HungUp:
+    except zygote.HungUp:
         conn.close()
         return
     except Exception as error:  # noqa: BLE001 - one bad request must not end the zygote
@@ -291,12 +286,7 @@ def _handle(conn: socket.socket, uid: int | None) -> None:
     mapped_r, mapped_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        gc.freeze()  # as the moto zygote's forks do: the zygote's objects stay out of every collection
-        confine.name_process("labgrader-check")
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # a check's prints go nowhere
-            os.dup2(devnull, fd)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        zygote.become_fork("labgrader-check")
         try:
             os.close(unshared_r)
             os.close(mapped_w)

@@ -23,7 +23,6 @@ Protocol on the control socket, one connection per run:
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -182,17 +181,13 @@ build_app_cache: dict[frozenset[str], object] = {}
 def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, _MAX_FDS)
     if not data and not fds:
-        raise _HungUp
+        raise zygote.HungUp
     while not data.endswith(b"\n"):
         more = conn.recv(65536)
         if not more:
             break
         data += more
     return json.loads(data), fds
-
-
-class _HungUp(Exception):
-    """The peer closed without a request: another zygote's sweep probing whether we are alive."""
 
 
 def _handle(conn: socket.socket) -> None:
@@ -206,7 +201,7 @@ def _handle(conn: socket.socket) -> None:
             # A lab with services the zygote has not served yet: warm them once, here,
             # so that every later fork starts with them ready.
             build_app_cache[services] = build_app(services)
-    except _HungUp:
+    except zygote.HungUp:
         conn.close()
         return
     except Exception as error:  # noqa: BLE001 - one bad request must not end the zygote
@@ -218,15 +213,8 @@ def _handle(conn: socket.socket) -> None:
     mapped_r, mapped_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        # What the zygote built is never garbage here: kept out of every collection, its
-        # pages are not written (and copied) by the collector's passes over them.
-        gc.freeze()
-        confine.name_process("labgrader-mock")
         # Runs outlive a zygote restart; only the runner's connection ends them.
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # moto's prints go nowhere: nobody reads them
-            os.dup2(devnull, fd)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        zygote.become_fork("labgrader-mock")
         try:
             os.close(unshared_r)
             os.close(mapped_w)
