@@ -27,6 +27,13 @@ TOTAL_CAP = 1024 * 1024  # characters read of all files
 TOKEN_CAP = 50_000  # tokens read of all files
 
 
+def warm() -> None:
+    """Compile the tokenizer's patterns, which it compiles on first use: called once by the
+    checks zygote (engine/check_zygote.py), so that its forks do not each compile them."""
+    for _token in tokenize.generate_tokens(io.StringIO("x = 1  # a\n").readline):
+        pass
+
+
 def reading_order(record: RunRecord) -> list[tuple[str, str]]:
     """The entry point first, then the smaller files: padding modules cannot use up the caps first."""
     return sorted(record.sources.items(), key=lambda item: (item[0] != record.entry_point, len(item[1])))

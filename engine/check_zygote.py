@@ -307,9 +307,12 @@ def _handle(conn: socket.socket, uid: int | None) -> None:
 
 
 def _import_library() -> None:
-    """The checks library, imported once here rather than in every fork."""
+    """The checks library, imported once here rather than in every fork, with what its
+    modules would otherwise build on first use in every fork (their warm() functions)."""
     for module in pkgutil.iter_modules(checks.__path__):
-        importlib.import_module(f"checks.{module.name}")
+        warm = getattr(importlib.import_module(f"checks.{module.name}"), "warm", None)
+        if callable(warm):
+            warm()
 
 
 def main(control_path: str, uid: str) -> None:
