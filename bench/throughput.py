@@ -34,9 +34,10 @@ N correct submissions are run `--lanes` at a time (default 2) in three modes:
 Each mode first gets one untimed warm-up round (`--lanes` submissions: it
 starts the zygote, warms the floor's servers and the page cache). The timed
 part is `--rounds` rounds (default 5, N split evenly): each round runs the
-three modes back to back on its share, forward then reversed (floor, naive,
-grader, grader, naive, floor, ...), so drift and other load on the shared
-machine hit every mode alike; the figures add up over the rounds. Lanes pull
+three modes back to back on its share, forward then reversed (floor, grader,
+naive, naive, grader, floor, ...), so drift and other load on the shared
+machine hit every mode alike, and the floor and the grader, the pair compared
+most closely, always run next to each other; the figures add up over the rounds. Lanes pull
 the next submission from one shared counter, like a worker pool. Per mode:
 total seconds (sum of its phases' wall time), submissions/s, median and p95
 (nearest rank) latency, CPU seconds per submission (this process, the
@@ -92,7 +93,10 @@ from engine.runner import mock_budget, run_submission  # noqa: E402
 RUNTIME_PYTHON = os.path.join(os.environ.get("LABGRADER_SANDBOX_RUNTIME", "/opt/labgrader/runtime"), "bin", "python")
 DEFAULT_ASSIGNMENT = "s3-content-manager"
 DEFAULT_EXAMPLE = REPO_ROOT / "assignments" / DEFAULT_ASSIGNMENT / "solutions" / "correct_client.py"
-MODES = ("floor", "naive", "grader")
+# The two modes compared most closely run next to each other in every round (F G N,
+# N G F, ...): the machine's speed drifts over seconds, and the naive mode's phase is
+# the longest, so between them it would move the grader/floor ratio by itself.
+MODES = ("floor", "grader", "naive")
 POLL_S = 0.01
 NOOP_SCRIPT = b"pass\n"
 
@@ -869,7 +873,7 @@ def main() -> int:
     load_end = loadavg()
 
     summaries = {mode: results[mode].summary() for mode in MODES}
-    floor_s, naive_s, grader_s = (summaries[m] for m in MODES)
+    floor_s, grader_s, naive_s = (summaries[m] for m in MODES)
     per_round = [
         round((g["n"] / g["wall_s"]) / (f["n"] / f["wall_s"]), 3)
         for f, g in zip(results["floor"].phases, results["grader"].phases, strict=True)
