@@ -179,6 +179,8 @@ class RunRecord:
 
 def plain(value: Any) -> Any:
     """Dataclasses as dicts, and every list, tuple and dict rebuilt, as asdict does."""
+    if type(value) in _ATOMS:  # most of a record: answered before the costlier tests below
+        return value
     names = _FIELD_NAMES.get(type(value))
     if names is None and is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
@@ -195,6 +197,7 @@ def plain(value: Any) -> Any:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_ATOMS = frozenset({str, int, float, bool, type(None), bytes})
 
 
 def apply_change(state: dict[str, dict[str, ObjectInfo]], change: Change) -> None:
