@@ -34,10 +34,11 @@ N correct submissions are run `--lanes` at a time (default 2) in three modes:
 Each mode first gets one untimed warm-up round (`--lanes` submissions: it
 starts the zygote, warms the floor's servers and the page cache). The timed
 part is `--rounds` rounds (default 5, N split evenly): each round runs the
-three modes back to back on its share, forward then reversed (floor, grader,
-naive, naive, grader, floor, ...), so drift and other load on the shared
-machine hit every mode alike, and the floor and the grader, the pair compared
-most closely, always run next to each other; the figures add up over the rounds. Lanes pull
+three modes back to back on its share, naive first, then floor and grader in
+turns (naive, floor, grader, naive, grader, floor, ...), so drift and other
+load on the shared machine hit every mode alike, the floor and the grader, the
+pair compared most closely, always run next to each other, and each of them
+follows the naive phase equally often; the figures add up over the rounds. Lanes pull
 the next submission from one shared counter, like a worker pool. Per mode:
 total seconds (sum of its phases' wall time), submissions/s, median and p95
 (nearest rank) latency, CPU seconds per submission (this process, the
@@ -93,10 +94,16 @@ from engine.runner import mock_budget, run_submission  # noqa: E402
 RUNTIME_PYTHON = os.path.join(os.environ.get("LABGRADER_SANDBOX_RUNTIME", "/opt/labgrader/runtime"), "bin", "python")
 DEFAULT_ASSIGNMENT = "s3-content-manager"
 DEFAULT_EXAMPLE = REPO_ROOT / "assignments" / DEFAULT_ASSIGNMENT / "solutions" / "correct_client.py"
-# The two modes compared most closely run next to each other in every round (F G N,
-# N G F, ...): the machine's speed drifts over seconds, and the naive mode's phase is
-# the longest, so between them it would move the grader/floor ratio by itself.
 MODES = ("floor", "grader", "naive")
+
+
+def main_order(round_number: int) -> tuple[str, ...]:
+    """N F G, N G F, N F G, ...: the machine's speed drifts over seconds, so the two modes
+    compared most closely run next to each other in every round, first one and then the
+    other; and each follows the naive phase (the longest, a fresh server per submission,
+    whose churn the next phase may still pay for) equally often."""
+    pair = ("floor", "grader") if round_number % 2 == 0 else ("grader", "floor")
+    return ("naive", *pair)
 POLL_S = 0.01
 NOOP_SCRIPT = b"pass\n"
 
@@ -644,12 +651,18 @@ def interleave(
     rounds: int,
     log,
     watched: Callable[[], list[int]],
+    order: Callable[[int], tuple[str, ...]] | None = None,
 ) -> dict[str, ModeResult]:
-    """n submissions per phase kind, in `rounds` rounds, forward then reversed order; CPU per phase."""
+    """n submissions per phase kind, in `rounds` rounds, in order(round) (default: forward,
+    then reversed); CPU per phase."""
     results = {name: ModeResult() for name in work}
     names = tuple(work)
     for round_number, share in enumerate(split(n, rounds)):
-        for name in names if round_number % 2 == 0 else tuple(reversed(names)):
+        if order is not None:
+            round_order = order(round_number)
+        else:
+            round_order = names if round_number % 2 == 0 else tuple(reversed(names))
+        for name in round_order:
             pids = watched()
             before = cpu_snapshot(pids)
             machine_before = machine_busy_s()
@@ -862,7 +875,7 @@ def main() -> int:
             if bad:
                 raise SystemExit(f"!!! the warm-up of {mode} failed: {bad[0].label}: {bad[0].error}")
         floor.reset_s.clear()
-        results = interleave(work, args.n, args.lanes, args.rounds, log, watched)
+        results = interleave(work, args.n, args.lanes, args.rounds, log, watched, main_order)
         resets = list(floor.reset_s)
         if args.breakdown:
             breakdown_result = breakdown(args, pool, zygote_of, floor, log, watched)
