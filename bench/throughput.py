@@ -104,6 +104,8 @@ def main_order(round_number: int) -> tuple[str, ...]:
     whose churn the next phase may still pay for) equally often."""
     pair = ("floor", "grader") if round_number % 2 == 0 else ("grader", "floor")
     return ("naive", *pair)
+
+
 POLL_S = 0.01
 NOOP_SCRIPT = b"pass\n"
 
