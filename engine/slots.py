@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import fcntl
 import os
 import queue
@@ -20,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from engine import confine
 from engine.errors import InfrastructureError
 
 SLOT_UID_BASE = int(os.environ.get("LABGRADER_SLOT_UID_BASE", "61000"))
@@ -30,17 +30,14 @@ MOCK_UID_OFFSET = int(os.environ.get("LABGRADER_MOCK_UID_OFFSET", "1000"))
 _LOCK_DIR = os.path.join(tempfile.gettempdir(), "labgrader-slots")
 
 
-_PR_SET_CHILD_SUBREAPER = 36
-
-
 def become_subreaper() -> None:
     """Orphaned sandbox processes get reparented to us, not to PID 1.
 
     PID 1 on some machines (and in containers without an init) never reaps,
     so orphans would pile up as zombies; uid_processes() reaps ours.
     """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    with contextlib.suppress(OSError):
+        confine.become_subreaper()
 
 
 def mock_uid_for(uid: int) -> int | None:
