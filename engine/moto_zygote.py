@@ -23,6 +23,7 @@ Protocol on the control socket, one connection per run:
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -201,6 +202,7 @@ def _handle(conn: socket.socket) -> None:
             # A lab with services the zygote has not served yet: warm them once, here,
             # so that every later fork starts with them ready.
             build_app_cache[services] = build_app(services)
+            gc.freeze()  # as zygote.serve() did with the first app
     except zygote.HungUp:
         conn.close()
         return

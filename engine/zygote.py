@@ -117,6 +117,10 @@ def readline_with_timeout(stream, timeout: float) -> bytes:
 def serve(control_path: str, handle: Callable[[socket.socket], None]) -> None:
     """Listen on control_path, say "ready" on stdout, and hand each connection to handle()."""
     exit_when_owner_dies(control_path)
+    # Everything imported and warmed so far lives as long as we do: kept out of our own
+    # collections, the collector never writes to those pages, which every fork shares
+    # copy-on-write (a write here would copy them, once per live fork).
+    gc.freeze()
     # A fork's own children orphaned when it is killed (the checks fork's namespace init)
     # come to us and are reaped below. Else they would go to our owner, a grading process
     # and subreaper itself, which reaps only its runs' uids: a zombie per killed fork.

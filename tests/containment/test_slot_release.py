@@ -73,7 +73,7 @@ def test_a_clean_slot_is_claimed_without_a_look_through_proc(monkeypatch):
         assert slot.uid == uid
         assert looked == []
         with open(_lock_file(uid), "rb") as lock:
-            assert lock.read() == b"", "a slot in use is not clean: if we die now, the next claimer sweeps"
+            assert lock.read() == b"dirty", "a slot in use is not clean: if we die now, the next claimer sweeps"
     slots.wait_for_releases()
     assert looked == [(uid, uid + slots.MOCK_UID_OFFSET)], "no cgroup proved the run gone: one sweep, both uids"
 
