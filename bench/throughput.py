@@ -67,6 +67,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -360,6 +361,55 @@ def run_grader(submission: Submission, zygote) -> Sample:
     return Sample(time.perf_counter() - started, submission.label, full_marks_error(report))
 
 
+class GradingWorkers:
+    """One grading process per lane, as production grades: a Celery worker's prefork pool
+    (--concurrency 2) is two processes, each with its own zygotes. A lane's thread hands
+    its submission to its process and waits; the process grades it with grade(), like a
+    pool process running the grading task."""
+
+    def __init__(self, lanes: int, all_correct: bool):
+        context = multiprocessing.get_context("spawn")  # nothing of this process's state
+        self.connections = []
+        self.processes = []
+        for _ in range(lanes):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=grading_worker, args=(theirs, all_correct), daemon=True)
+            process.start()
+            theirs.close()
+            self.connections.append(ours)
+            self.processes.append(process)
+        for connection in self.connections:  # each loaded its pool and started its zygotes
+            if connection.recv() != "ready":
+                raise SystemExit("!!! a grading worker failed to start")
+
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def run(self, lane: int, index: int) -> Sample:
+        self.connections[lane].send(index)
+        return Sample(*self.connections[lane].recv())
+
+    def close(self) -> None:
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.send(None)
+        for process in self.processes:
+            process.join(timeout=30)
+
+
+def grading_worker(connection, all_correct: bool) -> None:
+    """A lane's grading process: grades pool[index] for each index it is sent, until None."""
+    pool = load_pool(all_correct)
+    run_grader(pool[0], None)  # starts this process's zygotes, as a pool process's first task does
+    connection.send("ready")
+    while (index := connection.recv()) is not None:
+        try:
+            sample = run_grader(pool[index % len(pool)], None)
+            connection.send((sample.latency_s, sample.label, sample.error))
+        except Exception as error:  # noqa: BLE001 - a crashed run is a counted failure
+            connection.send((0.0, "?", f"{type(error).__name__}: {error}"))
+
+
 # --- CPU accounting --------------------------------------------------------------------
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -633,6 +683,12 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:6.0f} ms"
 
 
+def lanes_shape(args) -> str:
+    if not args.thread_lanes:
+        return "grader lanes: a process each, with its own zygotes"
+    return f"grader lanes: threads of one process, zygote {'per lane' if args.zygote_per_lane else 'shared'}"
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -831,11 +887,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds the N are split over (default 5, at most N)")
     parser.add_argument("--all-correct", action="store_true", help="every fully correct example, round-robin")
     parser.add_argument("--breakdown", action="store_true", help="also time the grader's parts")
-    parser.add_argument("--zygote-per-lane", action="store_true", help="one moto zygote per lane, not one shared")
+    parser.add_argument(
+        "--thread-lanes",
+        action="store_true",
+        help="grade in threads of this process sharing its zygotes (as the CLI's --batch does), "
+        "not in one process per lane (as a Celery worker's prefork pool does)",
+    )
+    parser.add_argument(
+        "--zygote-per-lane", action="store_true", help="with --thread-lanes: one moto zygote per lane, not one shared"
+    )
     parser.add_argument("--json", action="store_true", help="JSON on stdout, the report on stderr")
     args = parser.parse_args()
     if args.n < 1 or args.lanes < 1 or args.rounds < 1:
         parser.error("--n, --lanes and --rounds must be at least 1")
+    if args.zygote_per_lane and not args.thread_lanes:
+        parser.error("--zygote-per-lane goes with --thread-lanes (a grading process per lane has its own zygotes)")
     args.rounds = min(args.rounds, args.n)
     out = sys.stderr if args.json else sys.stdout
 
@@ -859,16 +925,22 @@ def main() -> int:
         return zygotes[lane] if zygotes else None
 
     floor = Floor(args.lanes)
+    workers = None if args.thread_lanes else GradingWorkers(args.lanes, args.all_correct)
     breakdown_result = None
     try:
 
         def watched() -> list[int]:
-            return floor.pids() + zygote_pids()
+            return floor.pids() + zygote_pids() + (workers.pids() if workers else [])
+
+        def grader(lane: int, index: int) -> Sample:
+            if workers is not None:
+                return workers.run(lane, index)
+            return run_grader(pool[index % len(pool)], zygote_of(lane))
 
         work = {
             "floor": lambda lane, i: floor.run(pool[i % len(pool)], lane),
             "naive": lambda lane, i: run_naive(pool[i % len(pool)]),
-            "grader": lambda lane, i: run_grader(pool[i % len(pool)], zygote_of(lane)),
+            "grader": grader,
         }
         for mode in MODES:  # warm-up, not timed
             wall, samples = run_lanes(args.lanes, args.lanes, work[mode])
@@ -883,6 +955,8 @@ def main() -> int:
             breakdown_result = breakdown(args, pool, zygote_of, floor, log, watched)
     finally:
         floor.close()
+        if workers is not None:
+            workers.close()
         for zygote in zygotes:
             zygote.close()
     load_end = loadavg()
@@ -910,7 +984,7 @@ def main() -> int:
 
     print(
         f"\nthroughput: {args.n} submissions per mode, {args.lanes} at a time, {args.rounds} interleaved round(s); "
-        f"{os.cpu_count()} CPUs; zygote {'per lane' if zygotes else 'shared'}; "
+        f"{os.cpu_count()} CPUs; {lanes_shape(args)}; "
         f"pool: {', '.join(s.label for s in pool)}",
         file=out,
     )
@@ -977,7 +1051,7 @@ def main() -> int:
                 "lanes": args.lanes,
                 "rounds": args.rounds,
                 "pool": [s.label for s in pool],
-                "zygote": "per lane" if zygotes else "shared",
+                "lane_shape": lanes_shape(args),
                 "cpus": os.cpu_count(),
             },
             "load_start": load_start,
