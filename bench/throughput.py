@@ -5,6 +5,7 @@ Run from the repository root, as root (the sandbox switches to per-run uids):
     .venv/bin/python bench/throughput.py                      # 20 submissions per mode, 2 lanes
     .venv/bin/python bench/throughput.py --n 40 --breakdown   # and where the grader's time goes
     .venv/bin/python bench/throughput.py --all-correct        # every fully correct example, round-robin
+    .venv/bin/python bench/throughput.py --thread-lanes       # grader lanes as threads of one process
     .venv/bin/python bench/throughput.py --json > out.json    # report on stderr, JSON on stdout
 
 N correct submissions are run `--lanes` at a time (default 2) in three modes:
@@ -22,14 +23,19 @@ N correct submissions are run `--lanes` at a time (default 2) in three modes:
    polled every 10 ms until it answers, the bare script run against it, the
    server stopped (SIGTERM, waited). Latency: server start -> server gone
    (staging the files is outside it, as for the floor).
-3. grader: engine.grading.grade(files=..., assignment=...) through a
-   ThreadPoolExecutor-like pool of `--lanes` threads sharing this process's
-   zygote (engine.motoserver.shared_zygote(), what grade() uses when given no
-   zygote). The zygote only accepts and forks: each run gets its own forked
-   server, so one zygote is no queue between lanes. A Celery worker process
-   has its own zygote; `--zygote-per-lane` gives each lane its own instead,
-   as N single-concurrency workers would. Every result must score full
-   marks (10/10); anything else, or an exception, is a counted failure.
+3. grader: engine.grading.grade(files=..., assignment=...) in `--lanes`
+   grading processes, as production grades: a Celery worker's prefork pool
+   (--concurrency 2, docker-compose.yml) is two processes, each with its own
+   zygotes (engine.motoserver.shared_zygote() and the checks zygote, what
+   grade() uses when given none). Each lane's thread hands its submission to
+   its process and waits for the result; the latency is grade()'s, timed in
+   that process. The processes are spawned, load the pool and grade one
+   submission (starting their zygotes) before anything is timed.
+   `--thread-lanes` grades in threads of this process instead, sharing its
+   zygotes, as the CLI's --batch does (`--zygote-per-lane` then gives each
+   lane a moto zygote of its own). Either way each run gets its own forked
+   server and checks fork. Every result must score full marks (10/10);
+   anything else, or an exception, is a counted failure.
 
 Each mode first gets one untimed warm-up round (`--lanes` submissions: it
 starts the zygote, warms the floor's servers and the page cache). The timed
@@ -42,8 +48,8 @@ follows the naive phase equally often; the figures add up over the rounds. Lanes
 the next submission from one shared counter, like a worker pool. Per mode:
 total seconds (sum of its phases' wall time), submissions/s, median and p95
 (nearest rank) latency, CPU seconds per submission (this process, the
-children it reaped, the floor's moto servers and both zygotes, moto's and the
-checks', with their reaped forks, read from /proc) and the machine's CPU
+children it reaped, the floor's moto servers, the grading processes and every
+zygote, moto's and the checks', with what each reaped, read from /proc) and the machine's CPU
 seconds per submission (/proc/stat over each phase: kernel threads too, such
 as network namespace teardown; other load on the machine counts against every
 mode alike). Then the ratios: throughput grader/floor (grader
