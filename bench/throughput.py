@@ -132,6 +132,12 @@ class Submission:
     def stdin(self) -> str:
         return self.assignment.stdin_for(self.username)
 
+    @property
+    def run_files(self) -> list[SubmittedFile]:
+        """What the script starts with, as grade() stages it: the lab's provided files
+        (Lab 07's inventory.csv), replaced by submitted ones of the same name."""
+        return self.assignment.with_provided_files(list(self.files))
+
 
 def entry_point_of(files: list[SubmittedFile]) -> str:
     """What grade() picks without an explicit entry point: the only .py file, else main.py."""
@@ -322,7 +328,7 @@ class Floor:
         started = time.perf_counter()
         reset_moto(port)  # in the lane's loop (total time), not in the latency
         self.reset_s.append(time.perf_counter() - started)
-        work_dir = stage(submission.files)
+        work_dir = stage(submission.run_files)
         try:
             latency, error = run_bare(
                 work_dir, submission.entry_point, submission.stdin, port, submission.assignment.limits.wall_s
@@ -337,7 +343,7 @@ class Floor:
 
 
 def run_naive(submission: Submission) -> Sample:
-    work_dir = stage(submission.files)
+    work_dir = stage(submission.run_files)
     try:
         started = time.perf_counter()
         process, port = start_moto()
@@ -589,12 +595,14 @@ def run_instrumented(submission: Submission, zygote) -> Sample:
     _current.parts = parts
     try:
         started = time.perf_counter()
-        record = run_submission(
-            files=list(submission.files),
+        record = run_submission(  # what grade() passes
+            files=submission.run_files,
             entry_point=submission.entry_point,
             stdin=submission.stdin,
             limits=submission.assignment.limits,
             zygote=zygote,
+            services=submission.assignment.services,
+            probes=submission.assignment.probes,
         )
         parts["run_submission"] = time.perf_counter() - started
         checked = time.perf_counter()
