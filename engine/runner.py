@@ -158,7 +158,8 @@ def mock_budget(limits: Limits) -> MockBudget:
 _RUN_DIR_PREFIX = "labgrader-run-"
 # Held (flock) by the run's grading process for as long as it uses the directory.
 _LOCK = ".lock"
-# A run directory without its lock file this old was left between mkdtemp and the lock.
+# A run directory without its lock file this old was left between mkdtemp and the lock
+# (held under a temporary name, then renamed to _LOCK).
 _UNLOCKED_GRACE_S = 60
 _swept: set[str] = set()  # work dirs this process has swept
 
@@ -172,13 +173,21 @@ def _run_directory() -> Iterator[Path]:
     in whatever pid namespace it runs (workers in containers, or test hosts).
     """
     run_dir = _new_run_dir()
+    lock = None
     try:
-        lock = os.open(run_dir / _LOCK, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        # Held before it is named: another grader's sweep (remove_orphaned_run_dirs) must
+        # never find a lock file that nobody holds yet and take the run for an orphan. Until
+        # the rename it sees no lock file, and leaves a directory this young alone.
+        pending = run_dir / f"{_LOCK}.new"
+        lock = os.open(pending, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.rename(pending, run_dir / _LOCK)
     except OSError as error:
         shutil.rmtree(run_dir, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
         raise InfrastructureError(f"cannot prepare the run directory: {error}") from error
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         yield run_dir
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
