@@ -391,8 +391,13 @@ class GradingWorkers:
             self.connections.append(ours)
             self.processes.append(process)
         for connection in self.connections:  # each loaded its pool and started its zygotes
-            if connection.recv() != "ready":
-                raise SystemExit("!!! a grading worker failed to start")
+            try:
+                answer = connection.recv()
+            except EOFError:
+                answer = "it died"
+            if answer != "ready":
+                self.close()
+                raise SystemExit(f"!!! a grading process failed to start: {answer}")
 
     def pids(self) -> list[int]:
         return [process.pid for process in self.processes]
@@ -411,9 +416,13 @@ class GradingWorkers:
 
 def grading_worker(connection, all_correct: bool) -> None:
     """A lane's grading process: grades pool[index] for each index it is sent, until None."""
-    pool = load_pool(all_correct)
-    run_grader(pool[0], None)  # starts this process's zygotes, as a pool process's first task does
-    connection.send("ready")
+    try:
+        pool = load_pool(all_correct)
+        first = run_grader(pool[0], None)  # starts this process's zygotes, as a pool process's first task does
+    except Exception as error:  # noqa: BLE001 - said to the benchmark, which stops
+        connection.send(f"{type(error).__name__}: {error}")
+        return
+    connection.send(first.error or "ready")
     while (index := connection.recv()) is not None:
         try:
             sample = run_grader(pool[index % len(pool)], None)
