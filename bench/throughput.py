@@ -948,9 +948,11 @@ def main() -> int:
         return zygotes[lane] if zygotes else None
 
     floor = Floor(args.lanes)
-    workers = None if args.thread_lanes else GradingWorkers(args.lanes, args.all_correct)
+    workers = None
     breakdown_result = None
     try:
+        if not args.thread_lanes:
+            workers = GradingWorkers(args.lanes, args.all_correct)
 
         def watched() -> list[int]:
             return floor.pids() + zygote_pids() + (workers.pids() if workers else [])
