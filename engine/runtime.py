@@ -1,8 +1,9 @@
 """Builds the Python runtime the sandbox runs scripts with.
 
 A venv from Debian's /usr/bin/python3, outside /root: the unprivileged sandbox
-uid cannot reach a pyenv Python under /root (mode 0700). It holds boto3, and
-engine/mock_bridge.py with a .pth line that runs it at every start-up.
+uid cannot reach a pyenv Python under /root (mode 0700). It holds boto3,
+engine/mock_bridge.py with a .pth line that runs it at every start-up, and
+engine/script_zygote.py, which every script is forked from.
 Usage: python -m engine.runtime [--force]
 """
 
@@ -18,6 +19,7 @@ from engine.sandbox import DEFAULT_RUNTIME
 
 _REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements-sandbox.txt"
 _BRIDGE = Path(__file__).with_name("mock_bridge.py")
+_SCRIPT_ZYGOTE = Path(__file__).with_name("script_zygote.py")
 # site runs a .pth file's `import` lines at start-up, before the script; a .pth, not
 # sitecustomize.py, which Debian's own in /usr/lib/python3.11 would shadow.
 BRIDGE_PTH = ("labgrader-mock-bridge.pth", "import labgrader_mock_bridge; labgrader_mock_bridge.hand_over()\n")
@@ -33,7 +35,8 @@ def requirements_are_current(runtime: Path) -> bool:
 
 
 def bridge_is_current(runtime: Path) -> bool:
-    """Whether the runtime hands its port to the mock as this checkout's engine expects."""
+    """Whether the runtime hands its port to the mock, and forks scripts, as this
+    checkout's engine expects (its copies of mock_bridge.py and script_zygote.py)."""
     try:
         return all(path.read_text() == text for path, text in _bridge_files(runtime))
     except OSError:
@@ -49,7 +52,11 @@ def install_bridge(runtime: Path) -> None:
 def _bridge_files(runtime: Path) -> list[tuple[Path, str]]:
     [site_packages] = (runtime / "lib").glob("python3*/site-packages")
     name, line = BRIDGE_PTH
-    return [(site_packages / "labgrader_mock_bridge.py", _BRIDGE.read_text()), (site_packages / name, line)]
+    return [
+        (site_packages / "labgrader_mock_bridge.py", _BRIDGE.read_text()),
+        (site_packages / name, line),
+        (site_packages / "labgrader_script_zygote.py", _SCRIPT_ZYGOTE.read_text()),
+    ]
 
 
 def build(runtime: Path, base_python: str = "/usr/bin/python3") -> None:

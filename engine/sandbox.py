@@ -6,9 +6,13 @@ loopback, where the script's Python hands the run's own moto server its listener
 shows /usr, the boto3 runtime and the submission, nothing of the service, and
 one size-capped tmpfs is all the run can write; a pid namespace ends every
 process of the run when the script exits; rlimits bound memory, processes,
-file size and CPU (set by launch.sh, before the script); the wall clock is ours. The launcher chain starts from a
-minimal environment in "/", so not even bwrap's own init (which the script
-can see) holds anything of the grader.
+file size and CPU (set before the script exists); the wall clock is ours. The
+launcher chain starts from a minimal environment in "/", so not even bwrap's own
+init (which the script can see) holds anything of the grader.
+
+bwrap runs a placeholder (launch.sh); the script's process is a fork of the
+script zygote, which imported boto3 once, joined to the placeholder's namespaces
+as the run's uid (engine/script_zygote.py, docs/engine.md).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from engine import slots
 from engine.cgroups import RunCgroup
 from engine.errors import InfrastructureError
 from engine.limits import Limits
+from engine.script_host import shared_script_zygote
 
 DEFAULT_RUNTIME = "/opt/labgrader/runtime"
 # Read by the grader and handed to bash inline: nothing the sandbox uid needs is
@@ -111,10 +116,10 @@ def sandbox_command(
     *,
     run_dir: Path,
     moto_socket: str,
-    entry_point: str,
     uid: int,
     limits: Limits,
     started_fd: int,
+    hold_fd: int,
     file_args: list[str] = (),
 ) -> list[str]:
     """The launcher chain, with absolute paths only: it starts in "/".
@@ -150,24 +155,21 @@ def sandbox_command(
         "-c",
         _LAUNCHER.read_text(),
         "launch.sh",
-        python,
-        entry_point,
         str(started_fd),
-        *_ulimit_options(limits),
+        str(hold_fd),
     ]
     return command
 
 
-def _ulimit_options(limits: Limits) -> list[str]:
-    """The run's rlimits, soft and hard, as options of bash's `ulimit` (launch.sh sets them)."""
-    return [
-        *("-v", str(limits.memory_mib * 1024)),  # address space, KiB
-        *("-u", str(limits.processes)),
-        *("-f", str(limits.file_size_mib * 1024)),  # file size, 1 KiB blocks
-        *("-n", str(limits.open_files)),
-        *("-t", str(int(limits.wall_s) + 5)),  # CPU seconds
-        *("-c", "0"),
-    ]
+def script_limits(limits: Limits) -> dict:
+    """The script's rlimits, set by its keeper before the script exists (engine/script_zygote.py)."""
+    return {
+        "memory_mib": limits.memory_mib,  # address space
+        "processes": limits.processes,
+        "file_size_mib": limits.file_size_mib,
+        "open_files": limits.open_files,
+        "cpu_s": int(limits.wall_s) + 5,
+    }
 
 
 def _system_mounts(runtime: str) -> list[str]:
@@ -276,71 +278,86 @@ def run_sandboxed(
 ) -> ProcessOutcome:
     """cgroup: the run's, made by the caller, who removes it (None: rlimits only).
     mock_ready: called once the sandbox is starting; the run's mock is forked
-    meanwhile. If it raises, the sandbox is killed and the error goes on up."""
-    # The launcher writes to this pipe once bwrap's setup succeeded: silence
-    # means the sandbox, not the script, failed.
+    meanwhile. If it raises, the sandbox is killed and the error goes on up.
+
+    bwrap builds the sandbox around a placeholder (launch.sh); the script itself is a
+    fork of the script zygote, which already imported boto3, joined to the
+    placeholder's namespaces (engine/script_zygote.py)."""
+    python = runtime_python()
     file_args, file_fds = _submission_files(submission_dir)
+    # The placeholder writes to this pipe once bwrap's setup succeeded: silence
+    # means the sandbox, not the script, failed.
     started_read, started_write = os.pipe()
-    command = sandbox_command(
-        run_dir=run_dir,
-        moto_socket=moto_socket,
-        entry_point=entry_point,
-        uid=uid,
-        limits=limits,
-        started_fd=started_write,
-        file_args=file_args,
-    )
-    stdin_path = run_dir / "stdin"
-    stdin_path.write_bytes(stdin)
-    if cgroup is not None:
-        command = cgroup.enter_prefix() + command
-    started = time.monotonic()
+    hold_read, hold_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    stderr_read, stderr_write = os.pipe()
     try:
-        with open(stdin_path, "rb") as stdin_file:
+        command = sandbox_command(
+            run_dir=run_dir,
+            moto_socket=moto_socket,
+            uid=uid,
+            limits=limits,
+            started_fd=started_write,
+            hold_fd=hold_read,
+            file_args=file_args,
+        )
+        stdin_path = run_dir / "stdin"
+        stdin_path.write_bytes(stdin)
+        if cgroup is not None:
+            command = cgroup.enter_prefix() + command
+        started = time.monotonic()
+        try:
             process = subprocess.Popen(
                 command,
-                stdin=stdin_file,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout_write,
+                stderr=stderr_write,
                 start_new_session=True,
-                # Nothing of ours but the started pipe and the submission's files (bwrap
+                # Nothing of ours but the two pipes and the submission's files (bwrap
                 # closes those once copied): not our variables, not our cwd (the checkout).
-                pass_fds=(started_write, *file_fds),
+                pass_fds=(started_write, hold_read, *file_fds),
                 env=_LAUNCH_ENV,
                 cwd="/",
             )
-    except OSError as error:
-        os.close(started_read)
-        raise InfrastructureError(f"could not start the sandbox: {error}") from error
+        except OSError as error:
+            _close_all([started_read, hold_write, stdout_read, stdout_write, stderr_read, stderr_write])
+            raise InfrastructureError(f"could not start the sandbox: {error}") from error
     finally:
-        os.close(started_write)
-        for fd in file_fds:
+        for fd in (started_write, hold_read, *file_fds):
             os.close(fd)
-    keepers = {
-        process.stdout: _StreamKeeper(limits.output_kib * 1024),
-        process.stderr: _StreamKeeper(limits.output_kib * 1024),
-    }
-    if mock_ready is not None:
-        try:
+    script_fds = [stdout_write, stderr_write, hold_write]  # emptied once handed to the keeper
+    try:
+        if mock_ready is not None:
             mock_ready()
-        except BaseException:
-            _kill_sandbox(process)
-            _close_pipes(process)
-            _end_leftovers(cgroup, uid)
-            os.close(started_read)
-            raise
-    timed_out = _pump_until_exit(process, keepers, started + limits.wall_s, stdout_sync)
-    duration = time.monotonic() - started
+        script = _start_script(
+            process, python, entry_point, stdin_path, limits, uid, cgroup, started_read, stderr_read, script_fds
+        )
+    except BaseException:
+        _close_all(script_fds)  # first: the placeholder ends on its hold pipe's EOF
+        _kill_sandbox(process)
+        _close_all([started_read, stdout_read, stderr_read])
+        process.wait()
+        _end_leftovers(cgroup, uid)
+        raise
+    keepers = {
+        stdout_read: _StreamKeeper(limits.output_kib * 1024),
+        stderr_read: _StreamKeeper(limits.output_kib * 1024),
+    }
+    try:
+        timed_out = _pump_until_exit(process, keepers, started + limits.wall_s, stdout_sync)
+        duration = time.monotonic() - started
+        # The keeper said it right after the script ended, before the sandbox could.
+        status = None if timed_out else script.status(timeout_s=5)
+    finally:
+        script.close()
+        _close_all([started_read, stdout_read, stderr_read])
     oom_killed = cgroup is not None and cgroup.oom_killed()
     _end_leftovers(cgroup, uid)
-    out, err = keepers[process.stdout], keepers[process.stderr]
-    with os.fdopen(started_read, "rb") as started_pipe:
-        os.set_blocking(started_pipe.fileno(), False)
-        sandbox_started = bool(started_pipe.read())
-    if not sandbox_started and not timed_out:
-        raise InfrastructureError("sandbox failed to start: " + err.kept.decode("utf-8", "replace").strip()[-500:])
+    if status is None and not timed_out:
+        raise InfrastructureError("the script's keeper ended without its exit status")
+    out, err = keepers[stdout_read], keepers[stderr_read]
     return ProcessOutcome(
-        exit_code=None if timed_out else _exit_code(process.returncode),
+        exit_code=None if timed_out else _exit_code(os.waitstatus_to_exitcode(status)),
         timed_out=timed_out,
         duration_s=round(duration, 3),
         stdout=bytes(out.kept),
@@ -350,6 +367,68 @@ def run_sandboxed(
         oom_killed=oom_killed,
         memory_scope="run" if cgroup is not None else "process",
     )
+
+
+def _start_script(process, python, entry_point, stdin_path, limits, uid, cgroup, started_read, stderr_read, script_fds):
+    """Waits for the placeholder, then has the script zygote fork the script into its
+    sandbox. script_fds: our ends of the script's stdout and stderr and of the hold
+    pipe, closed here once the keeper has its own."""
+    stdout_write, stderr_write, hold_write = script_fds
+    fds = []
+    try:
+        placeholder = _wait_for_placeholder(process, started_read, stderr_read, timeout_s=_START_TIMEOUT_S)
+        zygote = shared_script_zygote()
+        zygote.configure(python, _script_env(python))
+        fds.append(os.pidfd_open(placeholder))
+        fds.append(os.open(stdin_path, os.O_RDONLY | os.O_CLOEXEC))
+        procs = [d / "cgroup.procs" for d in cgroup.directories] if cgroup is not None else []
+        fds += [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in procs]
+        request = {"uid": uid if slots.dedicated_uids() else None, "entry": entry_point, "cwd": _LAB}
+        request["limits"] = script_limits(limits)
+        script = zygote.start_run(request, [fds[0], fds[1], stdout_write, stderr_write, hold_write, *fds[2:]])
+    finally:
+        _close_all([*fds, *script_fds])
+        script_fds.clear()
+    try:
+        script.started(timeout_s=_START_TIMEOUT_S)
+    except BaseException:
+        script.close()
+        raise
+    return script
+
+
+_START_TIMEOUT_S = 30
+
+
+def _wait_for_placeholder(process: subprocess.Popen, started_read: int, stderr_fd: int, timeout_s: float) -> int:
+    """The pid of launch.sh, once it said the sandbox is up: bwrap, its init, then it."""
+    poller = select.poll()
+    poller.register(started_read, select.POLLIN)
+    said = os.read(started_read, 64) if poller.poll(timeout_s * 1000) else b""
+    if said != b"started":
+        _kill_sandbox(process)
+        process.wait()
+        os.set_blocking(stderr_fd, False)
+        try:
+            why = os.read(stderr_fd, 65536).decode("utf-8", "replace").strip()[-500:]
+        except BlockingIOError:
+            why = ""
+        raise InfrastructureError("sandbox failed to start: " + (why or "no word from it"))
+    for init in slots.children_of(process.pid):
+        for placeholder in slots.children_of(init):
+            return placeholder
+    raise InfrastructureError("sandbox started, but its placeholder is gone")
+
+
+def _script_env(python: str) -> dict[str, str]:
+    runtime = str(Path(python).parent.parent)
+    return {**_BASE_ENV, "PATH": f"{runtime}/bin:/usr/bin:/bin"}
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _end_leftovers(cgroup: RunCgroup | None, uid: int) -> None:
@@ -380,9 +459,9 @@ def _pump_until_exit(
     Raw epoll over descriptors: this loop turns over a few times per call the
     script makes, in the grading process, and selectors' bookkeeping was most of it.
     """
-    open_streams = {stream.fileno(): keeper for stream, keeper in keepers.items()}
-    stdout = next(iter(keepers))
-    stdout_fd, stdout_keeper = stdout.fileno(), keepers[stdout]
+    open_streams = dict(keepers)
+    stdout_fd = next(iter(keepers))
+    stdout_keeper = keepers[stdout_fd]
     sync_fd = stdout_sync.fileno() if stdout_sync is not None else None
     poller = select.epoll()
     timed_out = False
@@ -411,13 +490,7 @@ def _pump_until_exit(
     except subprocess.TimeoutExpired:
         _kill_sandbox(process)
         process.wait()
-    _close_pipes(process)
     return timed_out
-
-
-def _close_pipes(process: subprocess.Popen) -> None:
-    for stream in (process.stdout, process.stderr):
-        stream.close()
 
 
 def _read_some(poller: select.epoll, fd: int, open_streams: dict[int, _StreamKeeper]) -> bool:

@@ -63,18 +63,21 @@ class ZygoteProcess:
         remove_stale_control_dirs(self.control_prefix)
         try:
             self.control_dir = tempfile.mkdtemp(prefix=self.control_prefix)
-            self.process = subprocess.Popen(
-                [sys.executable, "-s", "-m", self.module, self.control_path, *self.args],
-                cwd="/",
-                env=ZYGOTE_ENV,
-                stdout=subprocess.PIPE,
-                stdin=subprocess.PIPE,  # our death closes it: see exit_when_owner_dies
-            )
+            self.process = self.spawn()
         except OSError as error:
             raise InfrastructureError(f"could not start {self.module}: {error}") from error
         if readline_with_timeout(self.process.stdout, START_TIMEOUT_S).strip() != b"ready":
             self.close()
             raise InfrastructureError(f"{self.module} failed to start")
+
+    def spawn(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-s", "-m", self.module, self.control_path, *self.args],
+            cwd="/",
+            env=ZYGOTE_ENV,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE,  # our death closes it: see exit_when_owner_dies
+        )
 
     def close(self) -> None:
         if self.process is not None:
