@@ -26,8 +26,8 @@ N correct submissions are run `--lanes` at a time (default 2) in three modes:
 3. grader: engine.grading.grade(files=..., assignment=...) in `--lanes`
    grading processes, as production grades: a Celery worker's prefork pool
    (--concurrency 2, docker-compose.yml) is two processes, each with its own
-   zygotes (engine.motoserver.shared_zygote() and the checks zygote, what
-   grade() uses when given none). Each lane's thread hands its submission to
+   zygotes (engine.motoserver.shared_zygote(), the checks zygote and the
+   script zygote, what grade() uses when given none). Each lane's thread hands its submission to
    its process and waits for the result; the latency is grade()'s, timed in
    that process. The processes are spawned, load the pool and grade one
    submission (starting their zygotes) before anything is timed.
@@ -49,7 +49,7 @@ the next submission from one shared counter, like a worker pool. Per mode:
 total seconds (sum of its phases' wall time), submissions/s, median and p95
 (nearest rank) latency, CPU seconds per submission (this process, the
 children it reaped, the floor's moto servers, the grading processes and every
-zygote, moto's and the checks', with what each reaped, read from /proc) and the machine's CPU
+zygote, moto's, the checks' and the scripts', with what each reaped, read from /proc) and the machine's CPU
 seconds per submission (/proc/stat over each phase: kernel threads too, such
 as network namespace teardown; other load on the machine counts against every
 mode alike). Then the ratios: throughput grader/floor (grader
@@ -448,8 +448,8 @@ def proc_stat(pid: int) -> tuple[int, float, float] | None:
 
 
 def zygote_pids() -> list[int]:
-    """Our descendants whose command line runs a zygote: engine.moto_zygote or engine.check_zygote
-    (each reaps its forks, so their CPU is in its children's time)."""
+    """Our descendants whose command line runs a zygote: engine.moto_zygote, engine.check_zygote
+    or the script zygote (each reaps its forks, so their CPU is in its children's time)."""
     parent_of = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -464,7 +464,7 @@ def zygote_pids() -> list[int]:
     for pid in mine:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if any(name in handle.read() for name in (b"moto_zygote", b"check_zygote")):
+                if any(name in handle.read() for name in (b"moto_zygote", b"check_zygote", b"script_zygote")):
                     found.append(pid)
         except OSError:
             continue
