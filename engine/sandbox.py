@@ -379,7 +379,7 @@ def _start_script(process, python, entry_point, stdin_path, limits, uid, cgroup,
         placeholder = _wait_for_placeholder(process, started_read, stderr_read, timeout_s=_START_TIMEOUT_S)
         zygote = shared_script_zygote()
         zygote.configure(python, _script_env(python))
-        fds.append(os.pidfd_open(placeholder))
+        fds.append(_open_placeholder(process, placeholder))
         fds.append(os.open(stdin_path, os.O_RDONLY | os.O_CLOEXEC))
         procs = [d / "cgroup.procs" for d in cgroup.directories] if cgroup is not None else []
         fds += [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in procs]
@@ -418,6 +418,17 @@ def _wait_for_placeholder(process: subprocess.Popen, started_read: int, stderr_f
         for placeholder in slots.children_of(init):
             return placeholder
     raise InfrastructureError("sandbox started, but its placeholder is gone")
+
+
+def _open_placeholder(process: subprocess.Popen, placeholder: int) -> int:
+    """A pidfd of the placeholder, checked after it is open: still the only child of
+    bwrap's init, so the pid was not reused by another process in between."""
+    pidfd = os.pidfd_open(placeholder)
+    inits = slots.children_of(process.pid)
+    if not any(placeholder in slots.children_of(init) for init in inits):
+        os.close(pidfd)
+        raise InfrastructureError("sandbox started, but its placeholder is gone")
+    return pidfd
 
 
 def _script_env(python: str) -> dict[str, str]:

@@ -227,13 +227,25 @@ def _send(conn: socket.socket, message: dict) -> None:
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     conn.settimeout(_REQUEST_TIMEOUT_S)
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, _MAX_FDS)
-    while data and not data.endswith(b"\n"):
-        more = conn.recv(65536)
-        if not more:
-            break
-        data += more
-    conn.settimeout(None)
-    return json.loads(data), fds
+    try:
+        while data and not data.endswith(b"\n"):
+            more = conn.recv(65536)
+            if not more:
+                break
+            data += more
+        conn.settimeout(None)
+        return json.loads(data), fds
+    except (OSError, ValueError):
+        _close_all(fds)
+        raise
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _reap(*_: object) -> None:
@@ -287,14 +299,17 @@ def serve(control_path: str) -> RunRequest:
         except (OSError, ValueError):
             conn.close()
             continue
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as error:  # out of processes or memory: this run is not gradable, we go on
+            _send(conn, {"error": f"the script zygote could not fork: {error}"})
+            pid = -1
         if pid == 0:
             run = _keep_run(conn, request, fds, [listener])
             if run is not None:
                 return run
             os._exit(1)
-        for fd in fds:
-            os.close(fd)
+        _close_all(fds)
         conn.close()
 
 
@@ -322,9 +337,29 @@ def _confine_script(run: RunRequest) -> None:
         signal.signal(handled, signal.SIG_DFL)
     for fd in (0, 1, 2):
         os.dup2(run.stdio[fd], fd)
+    _reopen_standard_streams()
     for thing in run.open_objects:  # detached, so that no late finalizer closes a reused descriptor
         os.close(thing.detach())
     os.chdir(run.cwd)
+
+
+def _reopen_standard_streams() -> None:
+    """sys.stdin, stdout and stderr made anew for the run's descriptors, as the
+    interpreter makes them at start-up: the zygote's were made for its own (a pipe,
+    the grader's stderr), and a stream decides once, at its making, whether it can seek."""
+    import io
+
+    for fd, name, mode in ((0, "<stdin>", "r"), (1, "<stdout>", "w"), (2, "<stderr>", "w")):
+        old = (sys.stdin, sys.stdout, sys.stderr)[fd]
+        buffering = 0 if isinstance(old.buffer, io.FileIO) else -1  # 0: PYTHONUNBUFFERED, for writing
+        buffer = open(fd, mode + "b", buffering, closefd=False)  # noqa: SIM115 - the stream lives on as sys.*
+        (buffer if buffering == 0 else buffer.raw).name = name
+        text = io.TextIOWrapper(
+            buffer, old.encoding, old.errors, "\n", line_buffering=old.line_buffering, write_through=old.write_through
+        )
+        text.mode = mode
+        setattr(sys, ("stdin", "stdout", "stderr")[fd], text)
+        setattr(sys, ("__stdin__", "__stdout__", "__stderr__")[fd], text)
 
 
 def run_as_main(entry: str) -> None:

@@ -18,14 +18,17 @@ def bare_run(source: str, stdin: str = "student\n") -> tuple[subprocess.Complete
     try:
         with open(os.path.join(directory, "main.py"), "w") as handle:
             handle.write(textwrap.dedent(source))
-        return subprocess.run(
-            [sandbox.runtime_python(), "main.py"],
-            cwd=directory,
-            input=stdin.encode(),
-            capture_output=True,
-            env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"},
-            check=False,
-        ), directory
+        with open(os.path.join(directory, "stdin"), "w") as handle:
+            handle.write(stdin)
+        with open(os.path.join(directory, "stdin"), "rb") as stdin_file:  # a file, as a run's stdin is
+            return subprocess.run(
+                [sandbox.runtime_python(), "main.py"],
+                cwd=directory,
+                stdin=stdin_file,
+                capture_output=True,
+                env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"},
+                check=False,
+            ), directory
     finally:
         for name in os.listdir(directory):
             os.remove(os.path.join(directory, name))
@@ -47,6 +50,22 @@ def test_a_script_sees_itself_run_as_python_main_py_would_run_it(run_script):
     assert lines[1] == f"name? {LAB} student {LAB}/main.py"  # input()'s prompt comes first
     assert lines[2] == "[0, 1, 2, 3]"  # stdin, stdout, stderr and listdir's own: nothing of the zygote's
     assert lines[3] == f"True {sandbox.runtime_python()}"
+
+
+def test_the_standard_streams_are_made_as_a_bare_interpreter_makes_them(run_script):
+    source = """
+        import sys
+        for stream in (sys.stdin, sys.stdout, sys.stderr):
+            print(stream.name, stream.mode, stream.encoding, stream.errors, repr(stream.newlines),
+                  stream.line_buffering, stream.write_through, stream.seekable(), stream.isatty(),
+                  type(stream.buffer).__name__)
+        print(sys.stdin is sys.__stdin__, sys.stdin.readline().strip(), sys.stdin.tell())
+    """
+    record = run_script(source)
+    bare, _ = bare_run(source)
+    assert record.exit_code == 0, record.stderr
+    assert record.stdout == bare.stdout.decode()
+    assert record.stdout.splitlines()[-1] == "True student 8"
 
 
 def test_an_uncaught_exception_prints_the_traceback_a_bare_run_prints_and_exits_1(run_script):
