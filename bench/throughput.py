@@ -464,8 +464,9 @@ def zygote_pids() -> list[int]:
     for pid in mine:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if any(name in handle.read() for name in (b"moto_zygote", b"check_zygote", b"script_zygote")):
-                    found.append(pid)
+                cmdline = handle.read()  # once: a second read() is at EOF
+            if any(name in cmdline for name in (b"moto_zygote", b"check_zygote", b"script_zygote")):
+                found.append(pid)
         except OSError:
             continue
     return found

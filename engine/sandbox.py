@@ -32,7 +32,7 @@ from engine import slots
 from engine.cgroups import RunCgroup
 from engine.errors import InfrastructureError
 from engine.limits import Limits
-from engine.script_host import shared_script_zygote
+from engine.script_host import ScriptRun, shared_script_zygote
 
 DEFAULT_RUNTIME = "/opt/labgrader/runtime"
 # Read by the grader and handed to bash inline: nothing the sandbox uid needs is
@@ -241,8 +241,7 @@ def _submission_files(submission_dir: Path) -> tuple[list[str], list[int]]:
 
 
 def _env_args(runtime: str) -> list[str]:
-    env = {**_BASE_ENV, "PATH": f"{runtime}/bin:/usr/bin:/bin"}
-    return [arg for name, value in env.items() for arg in ("--setenv", name, value)]
+    return [arg for name, value in _script_env(runtime).items() for arg in ("--setenv", name, value)]
 
 
 class _StreamKeeper:
@@ -291,6 +290,7 @@ def run_sandboxed(
     hold_read, hold_write = os.pipe()
     stdout_read, stdout_write = os.pipe()
     stderr_read, stderr_write = os.pipe()
+    ours = [started_read, hold_write, stdout_read, stdout_write, stderr_read, stderr_write]
     try:
         command = sandbox_command(
             run_dir=run_dir,
@@ -320,8 +320,10 @@ def run_sandboxed(
                 cwd="/",
             )
         except OSError as error:
-            _close_all([started_read, hold_write, stdout_read, stdout_write, stderr_read, stderr_write])
             raise InfrastructureError(f"could not start the sandbox: {error}") from error
+    except BaseException:
+        _close_all(ours)
+        raise
     finally:
         for fd in (started_write, hold_read, *file_fds):
             os.close(fd)
@@ -330,7 +332,15 @@ def run_sandboxed(
         if mock_ready is not None:
             mock_ready()
         script = _start_script(
-            process, python, entry_point, stdin_path, limits, uid, cgroup, started_read, stderr_read, script_fds
+            process,
+            python=python,
+            request={"uid": uid if slots.dedicated_uids() else None, "entry": entry_point, "cwd": _LAB},
+            limits=limits,
+            stdin_path=stdin_path,
+            cgroup=cgroup,
+            started_read=started_read,
+            stderr_read=stderr_read,
+            script_fds=script_fds,
         )
     except BaseException:
         _close_all(script_fds)  # first: the placeholder ends on its hold pipe's EOF
@@ -369,22 +379,32 @@ def run_sandboxed(
     )
 
 
-def _start_script(process, python, entry_point, stdin_path, limits, uid, cgroup, started_read, stderr_read, script_fds):
+def _start_script(
+    process: subprocess.Popen,
+    *,
+    python: str,
+    request: dict,
+    limits: Limits,
+    stdin_path: Path,
+    cgroup: RunCgroup | None,
+    started_read: int,
+    stderr_read: int,
+    script_fds: list[int],
+) -> ScriptRun:
     """Waits for the placeholder, then has the script zygote fork the script into its
     sandbox. script_fds: our ends of the script's stdout and stderr and of the hold
-    pipe, closed here once the keeper has its own."""
+    pipe, closed here (and the list emptied) once the keeper has its own."""
     stdout_write, stderr_write, hold_write = script_fds
     fds = []
     try:
         placeholder = _wait_for_placeholder(process, started_read, stderr_read, timeout_s=_START_TIMEOUT_S)
         zygote = shared_script_zygote()
-        zygote.configure(python, _script_env(python))
+        zygote.configure(python, _script_env(str(Path(python).parent.parent)))
         fds.append(_open_placeholder(process, placeholder))
         fds.append(os.open(stdin_path, os.O_RDONLY | os.O_CLOEXEC))
         procs = [d / "cgroup.procs" for d in cgroup.directories] if cgroup is not None else []
         fds += [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in procs]
-        request = {"uid": uid if slots.dedicated_uids() else None, "entry": entry_point, "cwd": _LAB}
-        request["limits"] = script_limits(limits)
+        request = {**request, "limits": script_limits(limits)}
         script = zygote.start_run(request, [fds[0], fds[1], stdout_write, stderr_write, hold_write, *fds[2:]])
     finally:
         _close_all([*fds, *script_fds])
@@ -431,8 +451,9 @@ def _open_placeholder(process: subprocess.Popen, placeholder: int) -> int:
     return pidfd
 
 
-def _script_env(python: str) -> dict[str, str]:
-    runtime = str(Path(python).parent.parent)
+def _script_env(runtime: str) -> dict[str, str]:
+    """The script's environment: the placeholder's (bwrap --setenv) and the script zygote's,
+    whose forks show it as their own /proc/self/environ."""
     return {**_BASE_ENV, "PATH": f"{runtime}/bin:/usr/bin:/bin"}
 
 
