@@ -364,7 +364,11 @@ def run_sandboxed(
     oom_killed = cgroup is not None and cgroup.oom_killed()
     _end_leftovers(cgroup, uid)
     if status is None and not timed_out:
-        raise InfrastructureError("the script's keeper ended without its exit status")
+        if not oom_killed:
+            raise InfrastructureError("the script's keeper ended without its exit status")
+        # The keeper shares the run's memory budget; the run used all of it, and the
+        # kernel chose the keeper too: the run ran out of memory, the student's to fix.
+        status = signal.SIGKILL
     out, err = keepers[stdout_read], keepers[stderr_read]
     return ProcessOutcome(
         exit_code=None if timed_out else _exit_code(os.waitstatus_to_exitcode(status)),

@@ -57,6 +57,7 @@ JOINED_NAMESPACES = (
     CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP
 )
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
 PR_SET_NO_NEW_PRIVS = 38
 _CAP_VERSION_3 = 0x20080522
@@ -115,8 +116,7 @@ def _check(result: int, what: str) -> None:
 
 
 def _drop_capabilities() -> None:
-    """setns gave us every capability in the run's user namespace: give them all up.
-    (Taking the run's uid does not clear them here: root has no uid in that namespace.)"""
+    """setns gave us every capability in the run's user namespace: give them all up."""
 
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -155,9 +155,12 @@ def _current_address_space() -> int:
 
 
 def _join_run(request: dict, pidfd: int, cgroup_fds: list[int]) -> None:
-    """The keeper into the run's cgroup, rlimits, gid and namespaces. It keeps its
-    uid: it is in none of the script's pid namespace, so the script can neither see
-    nor signal it, and the script's process count stays what a bare run's was."""
+    """The keeper into the run's cgroup, rlimits, uid and namespaces.
+
+    It takes the run's uid before it joins: bwrap's user namespace belongs to that
+    uid, and its owner may join it without CAP_SYS_ADMIN, which a container's worker
+    does not have (root's power is not needed, and not used). The keeper is in none
+    of the script's pid namespace, so the script can neither see nor signal it."""
     for fd in cgroup_fds:
         os.write(fd, b"0")  # "0": the writing process itself; its children follow
         os.close(fd)
@@ -166,14 +169,14 @@ def _join_run(request: dict, pidfd: int, cgroup_fds: list[int]) -> None:
     if uid is not None:
         os.setgroups([])  # not possible any more once inside: the sandbox denies setgroups
         os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
     _check(_libc.setns(pidfd, JOINED_NAMESPACES), "setns")
     os.close(pidfd)
 
 
 def _drop_to(uid: int | None) -> None:
-    """The script's process: the run's uid, and no capability, for good."""
-    if uid is not None:
-        os.setresuid(uid, uid, uid)
+    """The script's process: no capability (joining gave it every one in the
+    sandbox's user namespace), for good, and the run's uid, checked."""
     _drop_capabilities()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     with open("/proc/self/status") as status:
@@ -331,6 +334,14 @@ def become_script(run: RunRequest) -> None:
 
 def _confine_script(run: RunRequest) -> None:
     _drop_to(run.uid)
+    # Dumpable again, as any process a bare `python` starts (the uid switch cleared it):
+    # its /proc/self is its own, and only the run's own processes share its uid.
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
+    # The keeper shares the run's memory cgroup: when the run runs out of memory, the
+    # script's processes go first. (If the script lowers this again and the keeper is
+    # killed all the same, the grader reads the cgroup's OOM kill: out of memory.)
+    with open("/proc/self/oom_score_adj", "w") as adjust:
+        adjust.write("500")
     os.setsid()
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the keeper is how the grader sees the end
     for handled in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the worker's seccomp profile: Docker's default profile plus what bubblewrap needs.
+"""Writes the worker's seccomp profile: Docker's default profile plus what the sandbox needs.
 
     python3 deploy/seccomp/make_worker_profile.py default.json > deploy/seccomp/worker.json
 
@@ -17,10 +17,16 @@ engine's release). Everything in it is kept as it is; the rules below are append
   that user namespace. The kernel allows them only to a holder of CAP_SYS_ADMIN in
   the user namespace owning the mount namespace: outside bwrap's namespaces, nobody
   in the container.
+- setns, but only when the call joins a user namespace too (CLONE_NEWUSER set in its
+  flags): the script zygote's keeper joins a run's sandbox with
+  setns(pidfd, CLONE_NEWUSER|CLONE_NEWNS|...) (engine/script_zygote.py). The kernel
+  allows that only to a holder of CAP_SYS_ADMIN in the joined user namespace, which
+  the keeper has as its owner's uid; a script in the sandbox owns no user namespace
+  and may not make one (bwrap --disable-userns).
 
 Everything else Docker's default profile refuses (keyctl, bpf, io_uring, userfaultfd,
-perf_event_open, setns, ...) stays refused, for the worker and for student scripts
-alike (a sandboxed script inherits the container's filter).
+perf_event_open, setns without a user namespace, ...) stays refused, for the worker and
+for student scripts alike (a sandboxed script inherits the container's filter).
 """
 
 from __future__ import annotations
@@ -51,6 +57,12 @@ ADDED_RULES = [
         "args": [{"index": 0, "value": CLONE_NEWUSER, "valueTwo": CLONE_NEWUSER, "op": "SCMP_CMP_MASKED_EQ"}],
         "comment": MARK + "unshare takes its flags first on s390 too",
         "includes": {"arches": ["s390", "s390x"]},
+    },
+    {
+        "names": ["setns"],
+        "action": "SCMP_ACT_ALLOW",
+        "args": [{"index": 1, "value": CLONE_NEWUSER, "valueTwo": CLONE_NEWUSER, "op": "SCMP_CMP_MASKED_EQ"}],
+        "comment": MARK + "the script zygote's keeper joins a sandbox, its user namespace included",
     },
     {
         "names": ["mount", "umount2", "pivot_root"],

@@ -1,11 +1,15 @@
 """Scripts are forks of a Python that already imported boto3 (engine/script_zygote.py):
 each still runs as `python script.py` would, alone, in its own run's sandbox."""
 
+import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import textwrap
+from pathlib import Path
 
 from engine import sandbox, script_host
 
@@ -160,3 +164,37 @@ def test_a_killed_zygote_is_started_again_and_the_next_run_is_graded(run_script)
     record = run_script("print('two')")
     assert (first.stdout, record.stdout, record.exit_code) == ("one\n", "two\n", 0)
     assert zygote.process.pid != old_pid
+
+
+def test_a_worker_without_cap_sys_admin_still_runs_scripts_in_their_sandboxes():
+    # A container's worker (docker-compose.yml) has no CAP_SYS_ADMIN: the keeper joins a
+    # run's namespaces as the owner of bwrap's user namespace, not with root's power.
+    repo = Path(__file__).resolve().parents[2]
+    work_dir = tempfile.mkdtemp(prefix="labgrader-test-")
+    os.chmod(work_dir, 0o755)
+    try:
+        result = subprocess.run(
+            [
+                "setpriv",
+                "--bounding-set",
+                "-sys_admin",
+                "--",
+                sys.executable,
+                "manage.py",
+                "grade",
+                "--json",
+                "assignments/s3-content-manager/solutions/correct_client.py",
+            ],
+            cwd=repo,
+            capture_output=True,
+            env={**os.environ, "LABGRADER_WORK_DIR": work_dir},
+            timeout=120,
+            check=False,
+        )
+        leftovers = os.listdir(work_dir)
+    finally:
+        shutil.rmtree(work_dir)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    report = json.loads(result.stdout)
+    assert (report["score"], report["max_score"]) == (10, 10), report["run"]["stderr"]
+    assert leftovers == []

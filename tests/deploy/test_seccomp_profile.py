@@ -61,18 +61,23 @@ def test_the_worker_profile_keeps_every_rule_of_dockers_default_unchanged():
 def test_only_namespace_and_mount_calls_are_added():
     profile = make_worker_profile.worker_profile(copy.deepcopy(DOCKER_LIKE))
     added = {name for rule in added_rules(profile) for name in rule["names"]}
-    assert added == {"clone", "unshare", "mount", "umount2", "pivot_root"}
+    assert added == {"clone", "unshare", "setns", "mount", "umount2", "pivot_root"}
     assert all(rule["action"] == "SCMP_ACT_ALLOW" for rule in added_rules(profile))
     assert not any((rule.get("includes") or {}).get("caps") for rule in added_rules(profile))
 
 
-def test_clone_and_unshare_may_make_namespaces_only_with_a_new_user_namespace():
+def test_clone_unshare_and_setns_may_make_or_join_namespaces_only_with_a_user_namespace():
     profile = make_worker_profile.worker_profile(copy.deepcopy(DOCKER_LIKE))
+    checked = set()
     for rule in added_rules(profile):
-        if {"clone", "unshare"} & set(rule["names"]):
+        if {"clone", "unshare", "setns"} & set(rule["names"]):
             (arg,) = rule["args"]
             assert arg["op"] == "SCMP_CMP_MASKED_EQ"
             assert arg["value"] == arg["valueTwo"] == CLONE_NEWUSER
+            # setns(fd, nstype): the flags are its second argument.
+            assert arg["index"] == (1 if rule["names"] == ["setns"] else arg["index"])
+            checked |= set(rule["names"])
+    assert checked == {"clone", "unshare", "setns"}
 
 
 def test_mount_umount2_and_pivot_root_are_allowed_whatever_their_arguments():
@@ -82,10 +87,13 @@ def test_mount_umount2_and_pivot_root_are_allowed_whatever_their_arguments():
     assert not rules[0].get("args")
 
 
-def test_setns_bpf_and_clone3_keep_dockers_verdict():
+def test_bpf_and_clone3_keep_dockers_verdict_and_setns_is_allowed_only_with_its_flags_checked():
     profile = make_worker_profile.worker_profile(copy.deepcopy(DOCKER_LIKE))
     allowed = {
-        name for rule in unconditional_rules(profile) if rule["action"] == "SCMP_ACT_ALLOW" for name in rule["names"]
+        name
+        for rule in unconditional_rules(profile)
+        if rule["action"] == "SCMP_ACT_ALLOW" and not rule.get("args")
+        for name in rule["names"]
     }
     assert not {"setns", "bpf", "clone3"} & allowed
 
