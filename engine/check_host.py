@@ -74,17 +74,7 @@ class CheckZygote(ZygoteProcess):
 
     def open_fork(self, header: dict) -> socket.socket:
         """A connection to a new fork, which confines itself while the caller goes on."""
-        with self.lock:
-            self.ensure_started()
-            control_path = self.control_path
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.connect(control_path)
-            conn.sendall(json.dumps(header).encode() + b"\n")
-        except OSError as error:
-            conn.close()
-            raise InfrastructureError(f"cannot reach the checks sandbox: {error}") from error
-        return conn
+        return self.send_request(header, what="the checks sandbox")
 
 
 class PreparedChecks:

@@ -24,6 +24,8 @@ import platform
 import sys
 import sysconfig
 
+from engine.script_zygote import drop_capabilities
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -41,7 +43,6 @@ MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
 PR_SET_NO_NEW_PRIVS = 38
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
-_CAP_VERSION_3 = 0x20080522
 _SYSTEM_LINKS = ("/lib", "/lib64", "/bin", "/sbin")
 # statvfs flags that a user namespace may not clear on a bind of a parent's mount.
 _LOCKED_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC))
@@ -140,7 +141,7 @@ def drop_to(uid: int | None) -> None:
     """For good: the mock uid (all capabilities go with root), or, not root, no capabilities."""
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     if uid is None:
-        _drop_capabilities()
+        drop_capabilities()
         return
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -160,18 +161,6 @@ def _bind_read_only(source: str, target: str) -> None:
         if locked & statvfs_flag:
             flags |= mount_flag
     _mount(None, target, None, flags)
-
-
-def _drop_capabilities() -> None:
-    """The namespace's creator holds every capability inside it: give them all up."""
-
-    class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-    class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-    _check(_libc.capset(ctypes.byref(Header(_CAP_VERSION_3, 0)), (Data * 2)()), "capset")
 
 
 def _write(path: str, text: str) -> None:

@@ -48,17 +48,7 @@ class ScriptZygote(ZygoteProcess):
     def start_run(self, request: dict, fds: list[int]) -> ScriptRun:
         """Asks for the run's script process; fds: placeholder pidfd, stdin, stdout, stderr,
         hold pipe, cgroup.procs files (the caller closes its own copies)."""
-        with self.lock:
-            self.ensure_started()
-            control_path = self.control_path
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.connect(control_path)
-            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], fds)
-        except OSError as error:
-            conn.close()
-            raise InfrastructureError(f"cannot reach the script zygote: {error}") from error
-        return ScriptRun(conn)
+        return ScriptRun(self.send_request(request, fds, what="the script zygote"))
 
 
 class ScriptRun:

@@ -115,8 +115,9 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def _drop_capabilities() -> None:
-    """setns gave us every capability in the run's user namespace: give them all up."""
+def drop_capabilities() -> None:
+    """Every capability given up: the ones joining (or making) a user namespace gave.
+    (engine/confine.py uses this one too: this module may import nothing of the engine.)"""
 
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -177,7 +178,7 @@ def _join_run(request: dict, pidfd: int, cgroup_fds: list[int]) -> None:
 def _drop_to(uid: int | None) -> None:
     """The script's process: no capability (joining gave it every one in the
     sandbox's user namespace), for good, and the run's uid, checked."""
-    _drop_capabilities()
+    drop_capabilities()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     with open("/proc/self/status") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
@@ -261,9 +262,10 @@ def _reap(*_: object) -> None:
             return
 
 
-def _exit_when_owner_dies(control_path: str) -> None:
-    """The grader holds our stdin open; EOF means it died, even by SIGKILL. A grader
-    that was killed cannot remove our control directory: we do, on our way out."""
+def exit_when_owner_dies(control_path: str) -> None:
+    """The owner holds our stdin open; EOF means it died, even by SIGKILL. An owner
+    that was killed cannot remove our control directory: we do, on our way out.
+    (Every zygote's: engine/zygote.py uses this one too.)"""
 
     def watch() -> None:
         while os.read(0, 1024):
@@ -290,7 +292,7 @@ def serve(control_path: str) -> RunRequest:
     os.chmod(control_path, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, _reap)
-    _exit_when_owner_dies(control_path)
+    exit_when_owner_dies(control_path)
     os.write(1, b"ready\n")
     while True:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import glob
+import json
 import os
 import shutil
 import signal
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from engine import confine
 from engine.errors import InfrastructureError
+from engine.script_zygote import exit_when_owner_dies
 
 START_TIMEOUT_S = 60
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -78,6 +80,21 @@ class ZygoteProcess:
             stdout=subprocess.PIPE,
             stdin=subprocess.PIPE,  # our death closes it: see exit_when_owner_dies
         )
+
+    def send_request(self, request: dict, fds: list[int] | tuple = (), *, what: str) -> socket.socket:
+        """A connection to the zygote (started if need be) that carried `request`, one
+        JSON line, and `fds`; `what` names the zygote in the error if it cannot be reached."""
+        with self.lock:
+            self.ensure_started()
+            control_path = self.control_path
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(control_path)
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], list(fds))
+        except OSError as error:
+            conn.close()
+            raise InfrastructureError(f"cannot reach {what}: {error}") from error
+        return conn
 
     def close(self) -> None:
         if self.process is not None:
@@ -162,23 +179,6 @@ def become_fork(name: str) -> None:
     for fd in (0, 1, 2):  # what moto or a check prints goes nowhere: nobody reads it
         os.dup2(devnull, fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote's reaper is not ours
-
-
-def exit_when_owner_dies(control_path: str) -> None:
-    """The owner holds our stdin pipe open; EOF means it died (even by SIGKILL).
-
-    A pipe, not PR_SET_PDEATHSIG: that fires when the *thread* that spawned us
-    exits, and the owner may be a short-lived thread of a pool. An owner that
-    was killed cannot remove our control directory: we do, on our way out.
-    """
-
-    def watch() -> None:
-        while os.read(0, 1024):
-            pass
-        shutil.rmtree(os.path.dirname(control_path), ignore_errors=True)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def reap_children(*_: object) -> None:
