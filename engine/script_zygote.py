@@ -252,7 +252,8 @@ def _close_all(fds: list[int]) -> None:
             pass
 
 
-def _reap(*_: object) -> None:
+def reap_children(*_: object) -> None:
+    """SIGCHLD: reap every child that ended (every zygote's: engine/zygote.py uses this one too)."""
     while True:
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
@@ -283,16 +284,18 @@ def serve(control_path: str) -> RunRequest:
     import gc
     import importlib
 
-    for name in WARM_MODULES:
-        importlib.import_module(name)
-    gc.collect()
-    gc.freeze()  # what every fork shares: never written by a collection, never copied
+    # Listening first: a zygote killed during the imports (with its owner) leaves a
+    # socket nobody answers, which the next zygote's sweep recognizes as dead.
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control_path)
     os.chmod(control_path, 0o600)
     listener.listen(64)
-    signal.signal(signal.SIGCHLD, _reap)
     exit_when_owner_dies(control_path)
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # what every fork shares: never written by a collection, never copied
+    signal.signal(signal.SIGCHLD, reap_children)
     os.write(1, b"ready\n")
     while True:
         try:

@@ -25,13 +25,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from engine import confine
 from engine.errors import InfrastructureError
-from engine.script_zygote import exit_when_owner_dies
+from engine.script_zygote import exit_when_owner_dies, reap_children
 
 START_TIMEOUT_S = 60
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -110,15 +111,21 @@ class ZygoteProcess:
 
 def remove_stale_control_dirs(prefix: str) -> None:
     """Control directories of zygotes killed together with their owner (a whole worker
-    SIGKILLed): nobody listens on their socket any more, so nobody else will remove them."""
+    SIGKILLed): nobody listens on their socket any more, so nobody else will remove them.
+    A directory with no socket yet is a zygote starting now, unless it is older than any
+    start may take: then its zygote was killed before it listened."""
     for directory in glob.glob(os.path.join(tempfile.gettempdir(), prefix + "*")):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(os.path.join(directory, "control.sock"))
         except ConnectionRefusedError:
             shutil.rmtree(directory, ignore_errors=True)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                if time.time() - os.stat(directory).st_mtime > START_TIMEOUT_S:
+                    shutil.rmtree(directory, ignore_errors=True)
         except OSError:
-            pass  # no socket yet (a zygote starting now), or not ours to judge
+            pass  # not ours to judge
         finally:
             probe.close()
 
@@ -179,16 +186,6 @@ def become_fork(name: str) -> None:
     for fd in (0, 1, 2):  # what moto or a check prints goes nowhere: nobody reads it
         os.dup2(devnull, fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote's reaper is not ours
-
-
-def reap_children(*_: object) -> None:
-    while True:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def map_ids(pid: int, uid: int | None, unshared_r: int, mapped_w: int) -> None:

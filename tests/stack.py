@@ -21,7 +21,7 @@ import psycopg
 import redis
 import requests
 
-from engine import check_host, motoserver, runner, zygote
+from engine import check_host, motoserver, runner, script_host, zygote
 
 REPO = Path(__file__).resolve().parent.parent
 _PR_SET_PDEATHSIG = 1
@@ -152,7 +152,7 @@ class Stack:
         """Run directories and zygote control directories of workers killed mid-run: the
         next grading process would remove them (engine's own sweeps); none comes after us."""
         runner.remove_orphaned_run_dirs(Path(tempfile.gettempdir()))
-        for prefix in (motoserver.CONTROL_PREFIX, check_host.CONTROL_PREFIX):
+        for prefix in (motoserver.CONTROL_PREFIX, check_host.CONTROL_PREFIX, script_host.CONTROL_PREFIX):
             zygote.remove_stale_control_dirs(prefix)
 
     # -- helpers -----------------------------------------------------------

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from engine import slots
+from engine import zygote as zygote_module
 from engine.errors import InfrastructureError
 from engine.motoserver import MotoZygote, shared_zygote
 
@@ -113,6 +114,21 @@ def test_a_new_zygote_removes_the_control_directories_of_zygotes_killed_with_the
         assert os.path.exists(zygote.control_path)  # its own is left alone
     finally:
         zygote.close()
+
+
+def test_a_control_directory_whose_zygote_died_before_it_listened_is_removed_once_it_is_old():
+    # Killed with its owner while it was still importing: no socket was ever made.
+    starting = tempfile.mkdtemp(prefix="labgrader-scripts-")
+    dead = tempfile.mkdtemp(prefix="labgrader-scripts-")
+    long_ago = time.time() - zygote_module.START_TIMEOUT_S - 5
+    os.utime(dead, (long_ago, long_ago))
+    try:
+        zygote_module.remove_stale_control_dirs("labgrader-scripts-")
+        assert not os.path.exists(dead)
+        assert os.path.exists(starting)  # young: a zygote may be starting there now
+    finally:
+        shutil.rmtree(starting, ignore_errors=True)
+        shutil.rmtree(dead, ignore_errors=True)
 
 
 def test_another_zygotes_sweep_probing_our_control_socket_leaves_us_serving(run_script):
