@@ -14,20 +14,21 @@ process comes from here. Per run, engine/sandbox.py starts the sandbox with a
 placeholder in it (launch.sh) and, once the sandbox is up, asks for a run:
 
 1. the zygote forks a keeper; the keeper joins the run's cgroup and rlimits,
-   clears its groups, takes the run's gid, then joins every namespace of the
-   placeholder (setns on its pidfd: user, mount, network, IPC, UTS, pid, cgroup),
-   takes the run's uid and gives up every capability for good;
+   clears its groups, takes the run's gid and uid (the owner of bwrap's user
+   namespace, so no CAP_SYS_ADMIN is needed), then joins every namespace of the
+   placeholder (setns on its pidfd: user, mount, network, IPC, UTS, pid, cgroup);
 2. the keeper forks the script's process, the first it makes inside the run's
-   pid namespace. That process takes the run's stdin, stdout and stderr, closes
-   everything else, enters the lab directory, hands the mock its listener
-   (engine/mock_bridge.py), and runs the script as `python script.py` would,
-   tracebacks, exit codes and interpreter shutdown included;
+   pid namespace. That process gives up every capability joining gave it, for
+   good, takes the run's stdin, stdout and stderr, closes everything else, enters
+   the lab directory, hands the mock its listener (engine/mock_bridge.py), says
+   it is confined, and runs the script as `python script.py` would, tracebacks,
+   exit codes and interpreter shutdown included;
 3. the keeper, outside that pid namespace (the script cannot see or signal
    it), waits for the script, tells the grader its exit status, and exits; its
    end closes the placeholder's hold pipe, and the sandbox ends with it.
 
 Protocol on the control socket, one connection per run:
-  grader -> {"uid": N, "entry": path, "limits": {...}}\\n with SCM_RIGHTS:
+  grader -> {"uid": N, "entry": path, "cwd": path, "limits": {...}}\\n with SCM_RIGHTS:
             [placeholder pidfd, stdin, stdout, stderr, hold pipe, cgroup.procs...]
   keeper -> {"started": true}\\n once the script's process exists, then
             {"status": wait status}\\n when it has ended (or {"error": why}\\n)
