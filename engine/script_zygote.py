@@ -134,11 +134,11 @@ def _name_process(name: str) -> None:
 
 
 def _apply_limits(limits: dict) -> None:
-    """The run's rlimits, as launch.sh's `ulimit` set them for a bare interpreter; the
-    address space is counted on top of what the fork already maps (boto3, imported)."""
-    address_space = _current_address_space() + limits["memory_mib"] * 1024 * 1024
+    """The run's rlimits, as `ulimit` set them for a bare interpreter. The address space
+    includes what the fork shares with the zygote (boto3, imported), as a bare run's
+    included its own import of it: the same budget, the same headroom."""
     for limit, value in (
-        (resource.RLIMIT_AS, address_space),
+        (resource.RLIMIT_AS, limits["memory_mib"] * 1024 * 1024),
         (resource.RLIMIT_NPROC, limits["processes"]),
         (resource.RLIMIT_FSIZE, limits["file_size_mib"] * 1024 * 1024),
         (resource.RLIMIT_NOFILE, limits["open_files"]),
@@ -146,14 +146,6 @@ def _apply_limits(limits: dict) -> None:
         (resource.RLIMIT_CORE, 0),
     ):
         resource.setrlimit(limit, (value, value))
-
-
-def _current_address_space() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def _join_run(request: dict, pidfd: int, cgroup_fds: list[int]) -> None:
