@@ -249,6 +249,17 @@ def _own_children() -> list[int]:
 
 
 def children_of(parent_pid: int) -> list[int]:
+    """The live children of a process: from its threads' /proc children lists (a few
+    reads, where a run asks several times), or, on a kernel without those lists, from a
+    scan of every process's status."""
+    if _CHILDREN_LISTS:
+        pids: list[int] = []
+        with contextlib.suppress(FileNotFoundError):  # the parent is gone: no children
+            for task in os.listdir(f"/proc/{parent_pid}/task"):
+                with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                    with open(f"/proc/{parent_pid}/task/{task}/children") as children:
+                        pids += [int(pid) for pid in children.read().split()]
+        return pids
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -256,6 +267,9 @@ def children_of(parent_pid: int) -> list[int]:
                 if int(_status_fields(entry)["PPid"]) == parent_pid:
                     pids.append(int(entry))
     return pids
+
+
+_CHILDREN_LISTS = os.path.exists("/proc/thread-self/children")  # CONFIG_PROC_CHILDREN
 
 
 def kill_uid_processes(uid: int) -> int:
